@@ -1,0 +1,137 @@
+//! The contract between the protocol server (this module) and the provider's resources.
+//!
+//! The gRPC service decodes every request into these typed structs (values already decoded
+//! with the resource's schema), calls the [`Provider`], and encodes the answer. Nothing here
+//! knows what a resource does.
+
+use super::diagnostics::Diagnostics;
+use super::schema::{IdentitySchema, Schema};
+use super::value::Value;
+
+/// Everything GetProviderSchema / GetMetadata / GetResourceIdentitySchemas report.
+#[derive(Clone, Debug)]
+pub struct ProviderSchemas {
+    pub provider: Schema,
+    /// Resource type name -> schema.
+    pub resources: Vec<(String, Schema)>,
+    /// Resource type name -> identity schema.
+    pub identities: Vec<(String, IdentitySchema)>,
+}
+
+/// What Terraform says it can do (ClientCapabilities).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ClientCapabilities {
+    pub deferral_allowed: bool,
+    pub write_only_attributes_allowed: bool,
+}
+
+pub struct ConfigureRequest {
+    pub terraform_version: String,
+    pub config: Value,
+    pub capabilities: ClientCapabilities,
+}
+
+pub struct ReadRequest {
+    pub type_name: String,
+    pub current_state: Value,
+    pub private: Vec<u8>,
+    pub current_identity: Option<Value>,
+    pub capabilities: ClientCapabilities,
+}
+
+#[derive(Default)]
+pub struct ReadResponse {
+    /// `Value::Null` tells Terraform the object is gone.
+    pub new_state: Value,
+    pub private: Vec<u8>,
+    pub new_identity: Option<Value>,
+    pub diagnostics: Diagnostics,
+}
+
+pub struct PlanRequest {
+    pub type_name: String,
+    pub prior_state: Value,
+    pub proposed_new_state: Value,
+    pub config: Value,
+    pub prior_private: Vec<u8>,
+    pub prior_identity: Option<Value>,
+    pub capabilities: ClientCapabilities,
+}
+
+#[derive(Default)]
+pub struct PlanResponse {
+    pub planned_state: Value,
+    /// Attribute paths whose change forces replacement.
+    pub requires_replace: Vec<super::value::AttrPath>,
+    pub planned_private: Vec<u8>,
+    pub planned_identity: Option<Value>,
+    pub diagnostics: Diagnostics,
+}
+
+pub struct ApplyRequest {
+    pub type_name: String,
+    pub prior_state: Value,
+    pub planned_state: Value,
+    /// Config, including write-only attributes (the only place they are visible).
+    pub config: Value,
+    pub planned_private: Vec<u8>,
+    pub planned_identity: Option<Value>,
+}
+
+#[derive(Default)]
+pub struct ApplyResponse {
+    pub new_state: Value,
+    pub private: Vec<u8>,
+    pub new_identity: Option<Value>,
+    pub diagnostics: Diagnostics,
+}
+
+pub struct ImportRequest {
+    pub type_name: String,
+    /// `terraform import ADDR ID` / `import { id = ... }`; empty when importing by identity.
+    pub id: String,
+    pub identity: Option<Value>,
+    pub capabilities: ClientCapabilities,
+}
+
+pub struct ImportedResource {
+    pub type_name: String,
+    pub state: Value,
+    pub private: Vec<u8>,
+    pub identity: Option<Value>,
+}
+
+#[derive(Default)]
+pub struct ImportResponse {
+    pub imported: Vec<ImportedResource>,
+    pub diagnostics: Diagnostics,
+}
+
+pub struct UpgradeStateRequest {
+    pub type_name: String,
+    pub version: i64,
+    /// The stored state as JSON (already parsed).
+    pub raw_state: serde_json::Value,
+}
+
+#[derive(Default)]
+pub struct UpgradeStateResponse {
+    pub upgraded_state: Value,
+    pub diagnostics: Diagnostics,
+}
+
+/// A Terraform provider. Implemented by `resources::JkeProvider`; served by `plugin::serve`.
+#[tonic::async_trait]
+pub trait Provider: Send + Sync + 'static {
+    fn schemas(&self) -> &ProviderSchemas;
+    async fn validate_provider_config(&self, config: &Value) -> Diagnostics;
+    async fn configure(&self, req: ConfigureRequest) -> Diagnostics;
+    async fn validate_resource_config(&self, type_name: &str, config: &Value) -> Diagnostics;
+    async fn upgrade_resource_state(&self, req: UpgradeStateRequest) -> UpgradeStateResponse;
+    async fn read_resource(&self, req: ReadRequest) -> ReadResponse;
+    async fn plan_resource_change(&self, req: PlanRequest) -> PlanResponse;
+    async fn apply_resource_change(&self, req: ApplyRequest) -> ApplyResponse;
+    async fn import_resource_state(&self, req: ImportRequest) -> ImportResponse;
+    /// StopProvider: cancel in-flight work (e.g. rollout waits) promptly.
+    async fn stop(&self);
+}
