@@ -1,0 +1,7 @@
+//! The domain: a typed application model, its expansion into Kubernetes objects and the
+//! comparison of live objects with it. Pure: no I/O, no Terraform, no cluster.
+
+pub mod bundle;
+pub mod quantity;
+pub mod spec;
+pub mod validate;

@@ -1,0 +1,736 @@
+//! The application model: what one `jke_application` asks for, with every default resolved.
+//!
+//! [`Input`] is what the user wrote (every field optional); the provider's `defaults` are an
+//! `Input` too. [`Spec::resolve`] layers resource input over provider defaults over the
+//! built-in defaults below, so "where do defaults come from?" has one answer: this file.
+//! Field names match the Terraform attribute names (the resource layer maps them 1:1).
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub type StringMap = BTreeMap<String, String>;
+
+/// Built-in defaults: the JKE platform's answer for a production app.
+pub mod defaults {
+    pub const NAMESPACE: &str = "default";
+    pub const CPU: &str = "1";
+    pub const MEMORY: &str = "2Gi";
+    pub const REPLICAS: i64 = 2;
+    pub const MIN_REPLICAS: i64 = 2;
+    pub const MAX_REPLICAS: i64 = 10;
+    pub const TARGET_CPU: i64 = 70;
+    pub const PDB_MAX_UNAVAILABLE: &str = "1";
+    pub const SERVICE_TYPE: &str = "ClusterIP";
+    pub const INGRESS_PATH: &str = "/";
+    pub const INGRESS_ISSUER: &str = "letsencrypt";
+    pub const TERMINATION_GRACE_PERIOD: i64 = 30;
+    /// Long enough for load balancers and kube-proxy to stop sending new connections.
+    pub const PRE_STOP_SLEEP: i64 = 5;
+    pub const ZONE_KEY: &str = "topology.kubernetes.io/zone";
+    pub const ROLLOUT_TIMEOUT: &str = "5m";
+    pub const PROGRESS_DEADLINE: i64 = 120;
+    pub const MAX_SURGE: &str = "25%";
+    /// Zero: a rollout never takes serving capacity away.
+    pub const MAX_UNAVAILABLE: &str = "0";
+    pub const PROBE_PERIOD: i64 = 10;
+    pub const PROBE_TIMEOUT: i64 = 1;
+    pub const PROBE_FAILURE_THRESHOLD: i64 = 3;
+    pub const PROBE_SUCCESS_THRESHOLD: i64 = 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Input: what the user (or the provider's defaults) wrote.
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+pub struct Input {
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    pub image: Option<String>,
+    pub command: Option<Vec<String>>,
+    pub args: Option<Vec<String>>,
+    pub port: Option<i64>,
+    pub ports: Option<Vec<PortInput>>,
+    pub env: Option<StringMap>,
+    pub secret_env: Option<StringMap>,
+    pub secret_env_wo: Option<StringMap>,
+    pub secret_env_version: Option<i64>,
+    pub cpu: Option<String>,
+    pub memory: Option<String>,
+    pub cpu_limit: Option<String>,
+    pub memory_limit: Option<String>,
+    pub replicas: Option<i64>,
+    pub autoscale: Option<AutoscaleInput>,
+    pub disruption_budget: Option<DisruptionBudgetInput>,
+    pub service: Option<ServiceInput>,
+    pub ingress: Option<IngressInput>,
+    pub readiness_probe: Option<ProbeInput>,
+    pub liveness_probe: Option<ProbeInput>,
+    pub startup_probe: Option<ProbeInput>,
+    pub termination_grace_period: Option<i64>,
+    pub pre_stop_sleep: Option<i64>,
+    pub topology_spread: Option<TopologySpreadInput>,
+    pub service_account: Option<ServiceAccountInput>,
+    pub labels: Option<StringMap>,
+    pub annotations: Option<StringMap>,
+    pub pod_annotations: Option<StringMap>,
+    pub node_selector: Option<StringMap>,
+    pub create_namespace: Option<bool>,
+    pub rollout: Option<RolloutInput>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+pub struct PortInput {
+    pub name: Option<String>,
+    pub container_port: Option<i64>,
+    pub service_port: Option<i64>,
+    pub protocol: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+pub struct AutoscaleInput {
+    pub enabled: Option<bool>,
+    pub min_replicas: Option<i64>,
+    pub max_replicas: Option<i64>,
+    pub target_cpu_utilization: Option<i64>,
+    pub target_memory_utilization: Option<i64>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+pub struct DisruptionBudgetInput {
+    pub enabled: Option<bool>,
+    pub max_unavailable: Option<String>,
+    pub min_available: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+pub struct ServiceInput {
+    #[serde(rename = "type")]
+    pub type_: Option<String>,
+    pub external_traffic_policy: Option<String>,
+    pub annotations: Option<StringMap>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+pub struct IngressInput {
+    pub hosts: Option<Vec<String>>,
+    pub path: Option<String>,
+    pub class_name: Option<String>,
+    pub tls: Option<bool>,
+    pub issuer: Option<String>,
+    pub annotations: Option<StringMap>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+pub struct ProbeInput {
+    pub enabled: Option<bool>,
+    pub http_path: Option<String>,
+    pub tcp: Option<bool>,
+    pub port: Option<i64>,
+    pub initial_delay_seconds: Option<i64>,
+    pub period_seconds: Option<i64>,
+    pub timeout_seconds: Option<i64>,
+    pub failure_threshold: Option<i64>,
+    pub success_threshold: Option<i64>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+pub struct TopologySpreadInput {
+    pub enabled: Option<bool>,
+    pub max_skew: Option<i64>,
+    pub topology_key: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+pub struct ServiceAccountInput {
+    pub create: Option<bool>,
+    pub name: Option<String>,
+    pub annotations: Option<StringMap>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+pub struct RolloutInput {
+    pub wait: Option<bool>,
+    pub timeout: Option<String>,
+    pub progress_deadline_seconds: Option<i64>,
+    pub rollback_on_failure: Option<bool>,
+    pub max_surge: Option<String>,
+    pub max_unavailable: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Spec: every setting decided.
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct Spec {
+    pub name: String,
+    pub namespace: String,
+    pub image: String,
+    pub command: Option<Vec<String>>,
+    pub args: Option<Vec<String>>,
+    pub port: Option<i64>,
+    pub ports: Vec<Port>,
+    pub env: Option<StringMap>,
+    pub secret_env: Option<StringMap>,
+    /// Write-only values: known during apply only, never stored.
+    #[serde(skip)]
+    pub secret_env_wo: Option<StringMap>,
+    pub secret_env_version: Option<i64>,
+    pub cpu: String,
+    pub memory: String,
+    pub cpu_limit: String,
+    pub memory_limit: String,
+    pub replicas: i64,
+    pub autoscale: Autoscale,
+    pub disruption_budget: DisruptionBudget,
+    pub service: Service,
+    pub ingress: Option<Ingress>,
+    pub readiness_probe: Probe,
+    pub liveness_probe: Option<Probe>,
+    pub startup_probe: Option<Probe>,
+    pub termination_grace_period: i64,
+    pub pre_stop_sleep: i64,
+    pub topology_spread: TopologySpread,
+    pub service_account: ServiceAccount,
+    pub labels: Option<StringMap>,
+    pub annotations: Option<StringMap>,
+    pub pod_annotations: Option<StringMap>,
+    pub node_selector: Option<StringMap>,
+    pub create_namespace: bool,
+    pub rollout: Rollout,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct Port {
+    pub name: String,
+    pub container_port: i64,
+    pub service_port: i64,
+    pub protocol: String,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct Autoscale {
+    pub enabled: bool,
+    pub min_replicas: i64,
+    pub max_replicas: i64,
+    pub target_cpu_utilization: Option<i64>,
+    pub target_memory_utilization: Option<i64>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct DisruptionBudget {
+    pub enabled: bool,
+    pub max_unavailable: Option<String>,
+    pub min_available: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct Service {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub external_traffic_policy: Option<String>,
+    pub annotations: Option<StringMap>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct Ingress {
+    pub hosts: Vec<String>,
+    pub path: String,
+    pub class_name: Option<String>,
+    pub tls: bool,
+    pub issuer: Option<String>,
+    pub annotations: Option<StringMap>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct Probe {
+    pub enabled: bool,
+    pub http_path: Option<String>,
+    pub tcp: bool,
+    pub port: Option<i64>,
+    pub initial_delay_seconds: i64,
+    pub period_seconds: i64,
+    pub timeout_seconds: i64,
+    pub failure_threshold: i64,
+    pub success_threshold: i64,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct TopologySpread {
+    pub enabled: bool,
+    pub max_skew: i64,
+    pub topology_key: String,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct ServiceAccount {
+    pub create: bool,
+    pub name: String,
+    pub annotations: Option<StringMap>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct Rollout {
+    pub wait: bool,
+    pub timeout: String,
+    pub progress_deadline_seconds: i64,
+    pub rollback_on_failure: bool,
+    pub max_surge: String,
+    pub max_unavailable: String,
+}
+
+/// First `Some` of the resource's value, the provider default's value.
+fn pick<T: Clone>(own: &Option<T>, default: Option<&Option<T>>) -> Option<T> {
+    own.clone().or_else(|| default.and_then(|d| d.clone()))
+}
+
+macro_rules! layered {
+    ($own:expr, $def:expr, $field:ident) => {
+        pick(&$own.$field, $def.map(|d| &d.$field))
+    };
+}
+
+impl Spec {
+    /// Resolve the resource's input over the provider's defaults over the built-in defaults.
+    /// Never fails: [`Spec::validate`] says what is wrong with the result.
+    pub fn resolve(input: &Input, provider: &Input) -> Spec {
+        let d = Some(provider);
+        let name = input.name.clone().unwrap_or_default();
+        let ports = resolve_ports(input.port, input.ports.as_deref());
+        let first_port = ports.first().map(|p| p.container_port);
+        let cpu = layered!(input, d, cpu).unwrap_or_else(|| defaults::CPU.into());
+        let memory = layered!(input, d, memory).unwrap_or_else(|| defaults::MEMORY.into());
+        // Requests equal limits unless a limit is given: predictable scheduling, no overcommit.
+        let cpu_limit = input.cpu_limit.clone().or_else(|| {
+            if input.cpu.is_some() {
+                None
+            } else {
+                provider.cpu_limit.clone()
+            }
+        });
+        let memory_limit = input.memory_limit.clone().or_else(|| {
+            if input.memory.is_some() {
+                None
+            } else {
+                provider.memory_limit.clone()
+            }
+        });
+        let replicas_own = input.replicas;
+        let replicas = layered!(input, d, replicas).unwrap_or(defaults::REPLICAS);
+
+        let a_own = input.autoscale.as_ref();
+        let a_def = provider.autoscale.as_ref();
+        let a =
+            |f: fn(&AutoscaleInput) -> Option<i64>| a_own.and_then(f).or_else(|| a_def.and_then(f));
+        let autoscale_enabled = a_own
+            .and_then(|x| x.enabled)
+            .or_else(|| a_def.and_then(|x| x.enabled))
+            .unwrap_or(true);
+        let min_replicas = a(|x| x.min_replicas)
+            .or(replicas_own)
+            .unwrap_or(defaults::MIN_REPLICAS);
+        let target_memory = a(|x| x.target_memory_utilization);
+        let target_cpu = a(|x| x.target_cpu_utilization).or(if target_memory.is_some() {
+            None
+        } else {
+            Some(defaults::TARGET_CPU)
+        });
+        let autoscale = Autoscale {
+            enabled: autoscale_enabled,
+            min_replicas,
+            max_replicas: a(|x| x.max_replicas).unwrap_or(defaults::MAX_REPLICAS.max(min_replicas)),
+            target_cpu_utilization: target_cpu,
+            target_memory_utilization: target_memory,
+        };
+
+        let b_own = input.disruption_budget.as_ref();
+        let b_def = provider.disruption_budget.as_ref();
+        let b_enabled = b_own
+            .and_then(|x| x.enabled)
+            .or_else(|| b_def.and_then(|x| x.enabled));
+        // Resource-level min_available replaces a provider-level max_unavailable, not adds to it.
+        let (max_unavailable, min_available) = match b_own {
+            Some(b) if b.max_unavailable.is_some() || b.min_available.is_some() => {
+                (b.max_unavailable.clone(), b.min_available.clone())
+            }
+            _ => match b_def {
+                Some(b) if b.max_unavailable.is_some() || b.min_available.is_some() => {
+                    (b.max_unavailable.clone(), b.min_available.clone())
+                }
+                _ => (Some(defaults::PDB_MAX_UNAVAILABLE.to_string()), None),
+            },
+        };
+        let disruption_budget = DisruptionBudget {
+            enabled: b_enabled.unwrap_or(true),
+            max_unavailable,
+            min_available,
+        };
+
+        let s_own = input.service.as_ref();
+        let s_def = provider.service.as_ref();
+        let service_type = s_own
+            .and_then(|s| s.type_.clone())
+            .or_else(|| s_def.and_then(|s| s.type_.clone()))
+            .unwrap_or_else(|| defaults::SERVICE_TYPE.into());
+        let external_traffic_policy = s_own
+            .and_then(|s| s.external_traffic_policy.clone())
+            .or_else(|| s_def.and_then(|s| s.external_traffic_policy.clone()))
+            .or_else(|| {
+                // Local keeps the client source IP and avoids a second hop between nodes.
+                matches!(service_type.as_str(), "LoadBalancer" | "NodePort").then(|| "Local".into())
+            });
+        let service = Service {
+            external_traffic_policy,
+            annotations: merge_maps(
+                s_def.and_then(|s| s.annotations.as_ref()),
+                s_own.and_then(|s| s.annotations.as_ref()),
+            ),
+            type_: service_type,
+        };
+
+        let ingress = input.ingress.as_ref().map(|own| {
+            let def = provider.ingress.as_ref();
+            let tls = own.tls.or_else(|| def.and_then(|x| x.tls)).unwrap_or(true);
+            Ingress {
+                hosts: own.hosts.clone().unwrap_or_default(),
+                path: own
+                    .path
+                    .clone()
+                    .or_else(|| def.and_then(|x| x.path.clone()))
+                    .unwrap_or_else(|| defaults::INGRESS_PATH.into()),
+                class_name: own
+                    .class_name
+                    .clone()
+                    .or_else(|| def.and_then(|x| x.class_name.clone())),
+                issuer: if tls {
+                    own.issuer
+                        .clone()
+                        .or_else(|| def.and_then(|x| x.issuer.clone()))
+                        .or_else(|| Some(defaults::INGRESS_ISSUER.into()))
+                } else {
+                    own.issuer.clone()
+                },
+                tls,
+                annotations: merge_maps(
+                    def.and_then(|x| x.annotations.as_ref()),
+                    own.annotations.as_ref(),
+                ),
+            }
+        });
+
+        let readiness_probe = resolve_probe(
+            input.readiness_probe.as_ref(),
+            provider.readiness_probe.as_ref(),
+            first_port,
+            first_port.is_some(),
+        );
+        let liveness_probe = input
+            .liveness_probe
+            .as_ref()
+            .map(|p| resolve_probe(Some(p), provider.liveness_probe.as_ref(), first_port, true));
+        let startup_probe = input
+            .startup_probe
+            .as_ref()
+            .map(|p| resolve_probe(Some(p), provider.startup_probe.as_ref(), first_port, true));
+
+        let t_own = input.topology_spread.as_ref();
+        let t_def = provider.topology_spread.as_ref();
+        let topology_spread = TopologySpread {
+            enabled: t_own
+                .and_then(|t| t.enabled)
+                .or_else(|| t_def.and_then(|t| t.enabled))
+                .unwrap_or(true),
+            max_skew: t_own
+                .and_then(|t| t.max_skew)
+                .or_else(|| t_def.and_then(|t| t.max_skew))
+                .unwrap_or(1),
+            topology_key: t_own
+                .and_then(|t| t.topology_key.clone())
+                .or_else(|| t_def.and_then(|t| t.topology_key.clone()))
+                .unwrap_or_else(|| defaults::ZONE_KEY.into()),
+        };
+
+        let sa_own = input.service_account.as_ref();
+        let sa_def = provider.service_account.as_ref();
+        let service_account = ServiceAccount {
+            create: sa_own
+                .and_then(|s| s.create)
+                .or_else(|| sa_def.and_then(|s| s.create))
+                .unwrap_or(true),
+            name: sa_own
+                .and_then(|s| s.name.clone())
+                .unwrap_or_else(|| name.clone()),
+            annotations: merge_maps(
+                sa_def.and_then(|s| s.annotations.as_ref()),
+                sa_own.and_then(|s| s.annotations.as_ref()),
+            ),
+        };
+
+        let r_own = input.rollout.as_ref();
+        let r_def = provider.rollout.as_ref();
+        macro_rules! r {
+            ($f:ident, $default:expr) => {
+                r_own
+                    .and_then(|r| r.$f.clone())
+                    .or_else(|| r_def.and_then(|r| r.$f.clone()))
+                    .unwrap_or_else(|| $default)
+            };
+        }
+        let rollout = Rollout {
+            wait: r!(wait, true),
+            timeout: r!(timeout, defaults::ROLLOUT_TIMEOUT.into()),
+            progress_deadline_seconds: r!(progress_deadline_seconds, defaults::PROGRESS_DEADLINE),
+            rollback_on_failure: r!(rollback_on_failure, true),
+            max_surge: r!(max_surge, defaults::MAX_SURGE.into()),
+            max_unavailable: r!(max_unavailable, defaults::MAX_UNAVAILABLE.into()),
+        };
+
+        Spec {
+            namespace: layered!(input, d, namespace).unwrap_or_else(|| defaults::NAMESPACE.into()),
+            image: input.image.clone().unwrap_or_default(),
+            command: input.command.clone(),
+            args: input.args.clone(),
+            port: input.port,
+            ports,
+            env: merge_maps(provider.env.as_ref(), input.env.as_ref()),
+            secret_env: input.secret_env.clone(),
+            secret_env_wo: input.secret_env_wo.clone(),
+            secret_env_version: input.secret_env_version,
+            cpu_limit: cpu_limit.unwrap_or_else(|| cpu.clone()),
+            memory_limit: memory_limit.unwrap_or_else(|| memory.clone()),
+            cpu,
+            memory,
+            replicas,
+            autoscale,
+            disruption_budget,
+            service,
+            ingress,
+            readiness_probe,
+            liveness_probe,
+            startup_probe,
+            termination_grace_period: layered!(input, d, termination_grace_period)
+                .unwrap_or(defaults::TERMINATION_GRACE_PERIOD),
+            pre_stop_sleep: layered!(input, d, pre_stop_sleep).unwrap_or(defaults::PRE_STOP_SLEEP),
+            topology_spread,
+            service_account,
+            labels: merge_maps(provider.labels.as_ref(), input.labels.as_ref()),
+            annotations: merge_maps(provider.annotations.as_ref(), input.annotations.as_ref()),
+            pod_annotations: merge_maps(
+                provider.pod_annotations.as_ref(),
+                input.pod_annotations.as_ref(),
+            ),
+            node_selector: merge_maps(
+                provider.node_selector.as_ref(),
+                input.node_selector.as_ref(),
+            ),
+            create_namespace: layered!(input, d, create_namespace).unwrap_or(false),
+            rollout,
+            name,
+        }
+    }
+
+    /// "namespace/name": the resource ID and import ID.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+
+    /// In-cluster DNS name of the app's Service; `None` for an app without ports.
+    pub fn service_host(&self) -> Option<String> {
+        (!self.ports.is_empty())
+            .then(|| format!("{}.{}.svc.cluster.local", self.name, self.namespace))
+    }
+
+    /// Public URL of the first ingress host.
+    pub fn url(&self) -> Option<String> {
+        let ing = self.ingress.as_ref()?;
+        let host = ing.hosts.first()?;
+        let scheme = if ing.tls { "https" } else { "http" };
+        let path = if ing.path == "/" {
+            ""
+        } else {
+            ing.path.as_str()
+        };
+        Some(format!("{scheme}://{host}{path}"))
+    }
+
+    /// All secret values the Secret carries: stored ones and write-only ones.
+    pub fn secret_data(&self) -> StringMap {
+        let mut all = self.secret_env.clone().unwrap_or_default();
+        if let Some(wo) = &self.secret_env_wo {
+            all.extend(wo.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        all
+    }
+
+    /// Whether the app has a Secret (stored or write-only values, or a write-only version).
+    pub fn has_secret(&self) -> bool {
+        self.secret_env.as_ref().is_some_and(|m| !m.is_empty())
+            || self.secret_env_wo.as_ref().is_some_and(|m| !m.is_empty())
+            || self.secret_env_version.is_some()
+    }
+}
+
+fn resolve_ports(port: Option<i64>, ports: Option<&[PortInput]>) -> Vec<Port> {
+    match (port, ports) {
+        (_, Some(list)) if !list.is_empty() => list
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let container_port = p.container_port.unwrap_or_default();
+                Port {
+                    name: p.name.clone().unwrap_or_else(|| {
+                        if i == 0 {
+                            "http".to_string()
+                        } else {
+                            format!("port-{container_port}")
+                        }
+                    }),
+                    container_port,
+                    service_port: p.service_port.unwrap_or(container_port),
+                    protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
+                }
+            })
+            .collect(),
+        (Some(p), _) => vec![Port {
+            name: "http".into(),
+            container_port: p,
+            service_port: p,
+            protocol: "TCP".into(),
+        }],
+        _ => Vec::new(),
+    }
+}
+
+fn resolve_probe(
+    own: Option<&ProbeInput>,
+    def: Option<&ProbeInput>,
+    first_port: Option<i64>,
+    enabled_by_default: bool,
+) -> Probe {
+    let get = |f: fn(&ProbeInput) -> Option<i64>| own.and_then(f).or_else(|| def.and_then(f));
+    let http_path = own
+        .and_then(|p| p.http_path.clone())
+        .or_else(|| def.and_then(|p| p.http_path.clone()));
+    let tcp = own
+        .and_then(|p| p.tcp)
+        .unwrap_or_else(|| http_path.is_none() && !own.is_some_and(|p| p.http_path.is_some()));
+    Probe {
+        enabled: own
+            .and_then(|p| p.enabled)
+            .or_else(|| def.and_then(|p| p.enabled))
+            .unwrap_or(enabled_by_default),
+        // An explicit tcp probe on the resource wins over an HTTP path from the defaults.
+        http_path: if own.and_then(|p| p.tcp) == Some(true) {
+            None
+        } else {
+            http_path
+        },
+        tcp,
+        port: own.and_then(|p| p.port).or(first_port),
+        initial_delay_seconds: get(|p| p.initial_delay_seconds).unwrap_or(0),
+        period_seconds: get(|p| p.period_seconds).unwrap_or(defaults::PROBE_PERIOD),
+        timeout_seconds: get(|p| p.timeout_seconds).unwrap_or(defaults::PROBE_TIMEOUT),
+        failure_threshold: get(|p| p.failure_threshold)
+            .unwrap_or(defaults::PROBE_FAILURE_THRESHOLD),
+        success_threshold: get(|p| p.success_threshold)
+            .unwrap_or(defaults::PROBE_SUCCESS_THRESHOLD),
+    }
+}
+
+/// Provider-level entries overlaid by resource-level ones; `None` when both are absent.
+fn merge_maps(base: Option<&StringMap>, own: Option<&StringMap>) -> Option<StringMap> {
+    match (base, own) {
+        (None, None) => None,
+        (b, o) => {
+            let mut m = b.cloned().unwrap_or_default();
+            if let Some(o) = o {
+                m.extend(o.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+            Some(m)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(name: &str, image: &str) -> Input {
+        Input {
+            name: Some(name.into()),
+            image: Some(image.into()),
+            ..Input::default()
+        }
+    }
+
+    #[test]
+    fn port_80_gives_the_jke_production_defaults() {
+        let mut i = input("web", "nginx:1.27");
+        i.port = Some(80);
+        let s = Spec::resolve(&i, &Input::default());
+        assert_eq!(s.namespace, "default");
+        assert_eq!((s.cpu.as_str(), s.cpu_limit.as_str()), ("1", "1"));
+        assert_eq!((s.memory.as_str(), s.memory_limit.as_str()), ("2Gi", "2Gi"));
+        assert_eq!(s.replicas, 2);
+        assert!(s.autoscale.enabled);
+        assert_eq!(
+            (s.autoscale.min_replicas, s.autoscale.max_replicas),
+            (2, 10)
+        );
+        assert_eq!(s.autoscale.target_cpu_utilization, Some(70));
+        assert_eq!(s.disruption_budget.max_unavailable.as_deref(), Some("1"));
+        assert_eq!(s.termination_grace_period, 30);
+        assert_eq!(s.ports[0].service_port, 80);
+        assert!(s.readiness_probe.enabled && s.readiness_probe.tcp);
+        assert_eq!(s.readiness_probe.port, Some(80));
+        assert_eq!(s.service.external_traffic_policy, None);
+    }
+
+    #[test]
+    fn resource_wins_over_provider_defaults_which_win_over_builtins() {
+        let mut provider = Input {
+            namespace: Some("team-a".into()),
+            cpu: Some("500m".into()),
+            memory: Some("1Gi".into()),
+            ..Input::default()
+        };
+        provider.service = Some(ServiceInput {
+            type_: Some("LoadBalancer".into()),
+            ..ServiceInput::default()
+        });
+        let mut i = input("api", "api:1");
+        i.memory = Some("4Gi".into());
+        let s = Spec::resolve(&i, &provider);
+        assert_eq!(s.namespace, "team-a");
+        assert_eq!(s.cpu, "500m");
+        assert_eq!(s.memory, "4Gi");
+        assert_eq!(s.memory_limit, "4Gi");
+        assert_eq!(s.service.external_traffic_policy.as_deref(), Some("Local"));
+    }
+
+    #[test]
+    fn replicas_set_by_the_user_become_the_autoscaling_floor() {
+        let mut i = input("api", "api:1");
+        i.replicas = Some(4);
+        let s = Spec::resolve(&i, &Input::default());
+        assert_eq!(s.autoscale.min_replicas, 4);
+        assert_eq!(s.autoscale.max_replicas, 10);
+    }
+
+    #[test]
+    fn worker_without_ports_has_no_readiness_probe_and_no_service_host() {
+        let s = Spec::resolve(&input("worker", "w:1"), &Input::default());
+        assert!(s.ports.is_empty());
+        assert!(!s.readiness_probe.enabled);
+        assert_eq!(s.service_host(), None);
+    }
+}
