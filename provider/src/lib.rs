@@ -3,4 +3,6 @@
 //! `app` (pure application model) and `kube` (the cluster side).
 
 pub mod app;
+pub mod kube;
 pub mod plugin;
+pub mod resources;

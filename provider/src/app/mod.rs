@@ -2,6 +2,7 @@
 //! comparison of live objects with it. Pure: no I/O, no Terraform, no cluster.
 
 pub mod bundle;
+pub mod observe;
 pub mod quantity;
 pub mod spec;
 pub mod validate;

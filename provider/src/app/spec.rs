@@ -646,18 +646,10 @@ fn resolve_probe(
     }
 }
 
-/// Provider-level entries overlaid by resource-level ones; `None` when both are absent.
+/// The resource's map when it has one, else the provider default's. Maps are replaced, not
+/// merged: Terraform requires a planned value to equal the configured one when it is set.
 fn merge_maps(base: Option<&StringMap>, own: Option<&StringMap>) -> Option<StringMap> {
-    match (base, own) {
-        (None, None) => None,
-        (b, o) => {
-            let mut m = b.cloned().unwrap_or_default();
-            if let Some(o) = o {
-                m.extend(o.iter().map(|(k, v)| (k.clone(), v.clone())));
-            }
-            Some(m)
-        }
-    }
+    own.or(base).cloned()
 }
 
 #[cfg(test)]

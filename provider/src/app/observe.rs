@@ -1,0 +1,617 @@
+//! Live objects -> spec fields and drift.
+//!
+//! Read takes back into the spec the fields users see as attributes (image, env, resources,
+//! replicas, autoscaling, ports, service, ingress hosts, disruption budget, secret values);
+//! everything else the provider sets is compared field by field with what the spec renders,
+//! and differences go into the `drift` map. Import takes back everything it can.
+
+use super::bundle::{self, Kind, Manifest, SECRET_CHECKSUM};
+use super::quantity::same_quantity;
+use super::spec::{Ingress, Input, Port, Probe, Spec, StringMap};
+use super::validate::RESERVED_LABELS;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{Container, Probe as K8sProbe, Secret, Service, ServiceAccount};
+use k8s_openapi::api::networking::v1::Ingress as K8sIngress;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde_json::Value as Json;
+use std::collections::BTreeMap;
+
+/// Live objects of one app, by kind (absent kinds were not found).
+#[derive(Clone, Debug, Default)]
+pub struct Live {
+    pub objects: BTreeMap<Kind, Json>,
+}
+
+impl Live {
+    fn typed<T: serde::de::DeserializeOwned>(&self, k: Kind) -> Option<T> {
+        self.objects
+            .get(&k)
+            .and_then(|j| serde_json::from_value(j.clone()).ok())
+    }
+}
+
+/// What Read found.
+#[derive(Debug, PartialEq)]
+pub enum Observed {
+    /// Nothing of the app exists any more: Terraform should plan to create it.
+    Gone,
+    Present {
+        spec: Spec,
+        drift: BTreeMap<String, String>,
+    },
+}
+
+/// Annotations controllers and kubectl write; never drift, never imported.
+const FOREIGN_ANNOTATION_PREFIXES: [&str; 3] = [
+    "deployment.kubernetes.io/",
+    "kubectl.kubernetes.io/",
+    "autoscaling.alpha.kubernetes.io/",
+];
+
+fn foreign(k: &str) -> bool {
+    FOREIGN_ANNOTATION_PREFIXES.iter().any(|p| k.starts_with(p))
+}
+
+fn app_container<'a>(d: &'a Deployment, name: &str) -> Option<&'a Container> {
+    let cs = &d.spec.as_ref()?.template.spec.as_ref()?.containers;
+    cs.iter().find(|c| c.name == name).or_else(|| cs.first())
+}
+
+fn int_or_string(v: &IntOrString) -> String {
+    match v {
+        IntOrString::Int(i) => i.to_string(),
+        IntOrString::String(s) => s.clone(),
+    }
+}
+
+/// Keep the prior spelling when the live quantity has the same value ("1" vs "1000m").
+fn quantity(prior: &str, live: Option<&str>) -> String {
+    match live {
+        Some(l) if !same_quantity(prior, l) => l.to_string(),
+        _ => prior.to_string(),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Depth {
+    /// Only what maps to attributes users see (Read).
+    Attributes,
+    /// Everything that can be recovered (Import).
+    Everything,
+}
+
+fn take_back(spec: &mut Spec, live: &Live, depth: Depth) {
+    let name = spec.name.clone();
+    if let Some(d) = live.typed::<Deployment>(Kind::Deployment) {
+        if let Some(c) = app_container(&d, &name) {
+            if let Some(img) = &c.image {
+                spec.image = img.clone();
+            }
+            let env: StringMap = c
+                .env
+                .iter()
+                .flatten()
+                .filter_map(|e| e.value.as_ref().map(|v| (e.name.clone(), v.clone())))
+                .collect();
+            if !(env.is_empty() && spec.env.as_ref().is_none_or(|m| m.is_empty())) {
+                spec.env = Some(env);
+            }
+            let res = c.resources.as_ref();
+            let get = |which: &str, r: &str| {
+                res.and_then(|x| {
+                    if which == "requests" {
+                        x.requests.as_ref()
+                    } else {
+                        x.limits.as_ref()
+                    }
+                })
+                .and_then(|m| m.get(r))
+                .map(|q| q.0.clone())
+            };
+            spec.cpu = quantity(&spec.cpu, get("requests", "cpu").as_deref());
+            spec.memory = quantity(&spec.memory, get("requests", "memory").as_deref());
+            spec.cpu_limit = quantity(&spec.cpu_limit, get("limits", "cpu").as_deref());
+            spec.memory_limit = quantity(&spec.memory_limit, get("limits", "memory").as_deref());
+            take_back_ports(spec, c, live.typed::<Service>(Kind::Service).as_ref());
+            if depth == Depth::Everything {
+                take_back_pod(spec, &d, c);
+            }
+        }
+        if !spec.autoscale.enabled
+            && let Some(r) = d.spec.as_ref().and_then(|s| s.replicas)
+        {
+            spec.replicas = i64::from(r);
+        }
+    }
+    if let Some(h) = live.typed::<HorizontalPodAutoscaler>(Kind::HorizontalPodAutoscaler)
+        && let Some(s) = h.spec
+    {
+        spec.autoscale.enabled = true;
+        spec.autoscale.min_replicas = i64::from(s.min_replicas.unwrap_or(1));
+        spec.autoscale.max_replicas = i64::from(s.max_replicas);
+        let target = |r: &str| {
+            s.metrics.iter().flatten().find_map(|m| {
+                m.resource
+                    .as_ref()
+                    .filter(|x| x.name == r)
+                    .and_then(|x| x.target.average_utilization)
+                    .map(i64::from)
+            })
+        };
+        spec.autoscale.target_cpu_utilization = target("cpu");
+        spec.autoscale.target_memory_utilization = target("memory");
+    }
+    if let Some(svc) = live.typed::<Service>(Kind::Service).and_then(|s| s.spec) {
+        if let Some(t) = svc.type_ {
+            spec.service.type_ = t;
+        }
+        spec.service.external_traffic_policy = if spec.service.type_ == "ClusterIP" {
+            None
+        } else {
+            svc.external_traffic_policy
+                .or(spec.service.external_traffic_policy.clone())
+        };
+    }
+    if depth == Depth::Everything
+        && let Some(annotations) = live
+            .typed::<Service>(Kind::Service)
+            .map(|s| s.metadata.annotations)
+    {
+        spec.service.annotations = annotations.filter(|a| !a.is_empty());
+    }
+    if let Some(ing) = live.typed::<K8sIngress>(Kind::Ingress) {
+        let hosts: Vec<String> = ing
+            .spec
+            .as_ref()
+            .and_then(|s| s.rules.as_ref())
+            .map(|rs| rs.iter().filter_map(|r| r.host.clone()).collect())
+            .unwrap_or_default();
+        match (&mut spec.ingress, depth) {
+            (Some(i), Depth::Attributes) => i.hosts = hosts,
+            (_, Depth::Everything) => spec.ingress = Some(ingress_from(&ing, hosts)),
+            _ => {}
+        }
+    }
+    if let Some(p) = live
+        .typed::<PodDisruptionBudget>(Kind::PodDisruptionBudget)
+        .and_then(|p| p.spec)
+    {
+        spec.disruption_budget.enabled = true;
+        spec.disruption_budget.max_unavailable = p.max_unavailable.as_ref().map(int_or_string);
+        spec.disruption_budget.min_available = p.min_available.as_ref().map(int_or_string);
+    }
+    if let Some(s) = live.typed::<Secret>(Kind::Secret) {
+        let data: StringMap = s
+            .data
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, String::from_utf8_lossy(&v.0).into_owned()))
+            .collect();
+        match depth {
+            Depth::Attributes => {
+                if let Some(own) = &mut spec.secret_env {
+                    own.retain(|k, _| data.contains_key(k));
+                    for (k, v) in own.iter_mut() {
+                        if let Some(live_v) = data.get(k) {
+                            v.clone_from(live_v);
+                        }
+                    }
+                }
+            }
+            Depth::Everything => spec.secret_env = Some(data).filter(|d| !d.is_empty()),
+        }
+    }
+    if depth == Depth::Everything {
+        if let Some(sa) = live.typed::<ServiceAccount>(Kind::ServiceAccount) {
+            spec.service_account.create = true;
+            spec.service_account.annotations = sa.metadata.annotations.filter(|a| !a.is_empty());
+        } else {
+            spec.service_account.create = false;
+        }
+        spec.autoscale.enabled = live.objects.contains_key(&Kind::HorizontalPodAutoscaler);
+        spec.disruption_budget.enabled = live.objects.contains_key(&Kind::PodDisruptionBudget);
+    }
+}
+
+fn take_back_ports(spec: &mut Spec, c: &Container, svc: Option<&Service>) {
+    let svc_ports = svc
+        .and_then(|s| s.spec.as_ref())
+        .and_then(|s| s.ports.clone())
+        .unwrap_or_default();
+    let live: Vec<Port> = c
+        .ports
+        .iter()
+        .flatten()
+        .map(|p| {
+            let name = p.name.clone().unwrap_or_default();
+            let service_port = svc_ports
+                .iter()
+                .find(|sp| {
+                    sp.target_port.as_ref().map(int_or_string).as_deref() == Some(name.as_str())
+                        || sp.name.as_deref() == Some(name.as_str())
+                })
+                .map(|sp| i64::from(sp.port))
+                .unwrap_or(i64::from(p.container_port));
+            Port {
+                name,
+                container_port: i64::from(p.container_port),
+                service_port,
+                protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
+            }
+        })
+        .collect();
+    if live == spec.ports {
+        return;
+    }
+    // `port` is the one-port shorthand: keep using it when the live app still fits it.
+    spec.port = match live.as_slice() {
+        [one]
+            if one.name == "http"
+                && one.service_port == one.container_port
+                && spec.port.is_some() =>
+        {
+            Some(one.container_port)
+        }
+        _ if spec.port.is_some() => live.first().map(|p| p.container_port),
+        _ => None,
+    };
+    spec.ports = live;
+}
+
+fn probe_from(p: Option<&K8sProbe>, ports: &[Port]) -> Option<Probe> {
+    let p = p?;
+    let port_of = |v: &IntOrString| match v {
+        IntOrString::Int(i) => Some(i64::from(*i)),
+        IntOrString::String(n) => ports
+            .iter()
+            .find(|x| &x.name == n)
+            .map(|x| x.container_port),
+    };
+    let (http_path, port) = match (&p.http_get, &p.tcp_socket) {
+        (Some(h), _) => (h.path.clone(), port_of(&h.port)),
+        (None, Some(t)) => (None, port_of(&t.port)),
+        _ => return None,
+    };
+    Some(Probe {
+        enabled: true,
+        tcp: http_path.is_none(),
+        http_path,
+        port,
+        initial_delay_seconds: i64::from(p.initial_delay_seconds.unwrap_or(0)),
+        period_seconds: i64::from(p.period_seconds.unwrap_or(10)),
+        timeout_seconds: i64::from(p.timeout_seconds.unwrap_or(1)),
+        failure_threshold: i64::from(p.failure_threshold.unwrap_or(3)),
+        success_threshold: i64::from(p.success_threshold.unwrap_or(1)),
+    })
+}
+
+fn take_back_pod(spec: &mut Spec, d: &Deployment, c: &Container) {
+    spec.command = c.command.clone();
+    spec.args = c.args.clone();
+    let mut readiness = probe_from(c.readiness_probe.as_ref(), &spec.ports);
+    if readiness.is_none() {
+        readiness = Some(Probe {
+            enabled: false,
+            ..spec.readiness_probe.clone()
+        });
+    }
+    if let Some(r) = readiness {
+        spec.readiness_probe = r;
+    }
+    spec.liveness_probe = probe_from(c.liveness_probe.as_ref(), &spec.ports);
+    spec.startup_probe = probe_from(c.startup_probe.as_ref(), &spec.ports);
+    spec.pre_stop_sleep = c
+        .lifecycle
+        .as_ref()
+        .and_then(|l| l.pre_stop.as_ref())
+        .and_then(|h| h.sleep.as_ref())
+        .map(|s| s.seconds)
+        .unwrap_or(0);
+    let Some(ds) = d.spec.as_ref() else { return };
+    if let Some(pd) = ds.progress_deadline_seconds {
+        spec.rollout.progress_deadline_seconds = i64::from(pd);
+    }
+    if let Some(ru) = ds.strategy.as_ref().and_then(|s| s.rolling_update.as_ref()) {
+        if let Some(v) = &ru.max_surge {
+            spec.rollout.max_surge = int_or_string(v);
+        }
+        if let Some(v) = &ru.max_unavailable {
+            spec.rollout.max_unavailable = int_or_string(v);
+        }
+    }
+    let labels: StringMap = d
+        .metadata
+        .labels
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| !RESERVED_LABELS.contains(&k.as_str()))
+        .collect();
+    spec.labels = Some(labels).filter(|l| !l.is_empty());
+    spec.annotations = d
+        .metadata
+        .annotations
+        .clone()
+        .map(|a| {
+            a.into_iter()
+                .filter(|(k, _)| !foreign(k))
+                .collect::<StringMap>()
+        })
+        .filter(|a| !a.is_empty());
+    let tmpl = &ds.template;
+    spec.pod_annotations = tmpl
+        .metadata
+        .as_ref()
+        .and_then(|m| m.annotations.clone())
+        .map(|a| {
+            a.into_iter()
+                .filter(|(k, _)| !foreign(k) && k != SECRET_CHECKSUM)
+                .collect::<StringMap>()
+        })
+        .filter(|a| !a.is_empty());
+    if let Some(pod) = &tmpl.spec {
+        if let Some(t) = pod.termination_grace_period_seconds {
+            spec.termination_grace_period = t;
+        }
+        spec.node_selector = pod.node_selector.clone().filter(|n| !n.is_empty());
+        if let Some(sa) = &pod.service_account_name {
+            spec.service_account.name = sa.clone();
+        }
+        match pod
+            .topology_spread_constraints
+            .as_ref()
+            .and_then(|t| t.first())
+        {
+            Some(t) => {
+                spec.topology_spread.enabled = true;
+                spec.topology_spread.max_skew = i64::from(t.max_skew);
+                spec.topology_spread.topology_key = t.topology_key.clone();
+            }
+            None => spec.topology_spread.enabled = false,
+        }
+    }
+}
+
+fn ingress_from(ing: &K8sIngress, hosts: Vec<String>) -> Ingress {
+    let s = ing.spec.as_ref();
+    let path = s
+        .and_then(|s| s.rules.as_ref())
+        .and_then(|r| r.first())
+        .and_then(|r| r.http.as_ref())
+        .and_then(|h| h.paths.first())
+        .and_then(|p| p.path.clone())
+        .unwrap_or_else(|| "/".into());
+    let mut annotations = ing.metadata.annotations.clone().unwrap_or_default();
+    let issuer = annotations.remove("cert-manager.io/cluster-issuer");
+    let tls = s
+        .and_then(|s| s.tls.as_ref())
+        .is_some_and(|t| !t.is_empty());
+    Ingress {
+        hosts,
+        path,
+        class_name: s.and_then(|s| s.ingress_class_name.clone()),
+        tls,
+        issuer,
+        annotations: Some(annotations).filter(|a| !a.is_empty()),
+    }
+}
+
+/// Compare what `spec` renders with the live objects, field by field, over the fields the
+/// provider sets. Server defaults and fields set by others are not looked at.
+pub fn drift(expected: &[Manifest], live: &Live) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for m in expected {
+        match live.objects.get(&m.kind) {
+            None => {
+                out.insert(m.key(), "deleted".to_string());
+            }
+            Some(l) => {
+                let mut diffs = Vec::new();
+                compare(&m.object, l, "", &mut diffs);
+                for (path, value) in diffs {
+                    let shown = if m.kind == Kind::Secret && path.starts_with("data") {
+                        "(sensitive value)".to_string()
+                    } else {
+                        value
+                    };
+                    out.insert(format!("{}: {path}", m.key()), shown);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn join(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_string()
+    } else {
+        format!("{prefix}.{key}")
+    }
+}
+
+fn compare(want: &Json, have: &Json, path: &str, out: &mut Vec<(String, String)>) {
+    match (want, have) {
+        (Json::Object(w), Json::Object(h)) => {
+            for (k, wv) in w {
+                match h.get(k) {
+                    Some(hv) => compare(wv, hv, &join(path, k), out),
+                    None if wv.is_null() => {}
+                    None => out.push((join(path, k), "(removed)".into())),
+                }
+            }
+        }
+        (Json::Array(w), Json::Array(h)) => {
+            for (i, wv) in w.iter().enumerate() {
+                let p = format!("{path}[{i}]");
+                match h.get(i) {
+                    Some(hv) => compare(wv, hv, &p, out),
+                    None => out.push((p, "(removed)".into())),
+                }
+            }
+        }
+        (Json::String(w), Json::String(h))
+            if path.contains("resources.") && same_quantity(w, h) => {}
+        (Json::Number(w), Json::Number(h)) if w.as_f64() == h.as_f64() => {}
+        (w, h) if w == h => {}
+        (_, h) => out.push((
+            path.to_string(),
+            match h {
+                Json::String(s) => s.clone(),
+                other => other.to_string(),
+            },
+        )),
+    }
+}
+
+/// Read: take attribute fields back from the live objects, and report the rest as drift.
+pub fn observe(prior: &Spec, live: &Live) -> Observed {
+    if live.objects.is_empty()
+        || (live.objects.len() == 1 && live.objects.contains_key(&Kind::Namespace))
+    {
+        return Observed::Gone;
+    }
+    let mut spec = prior.clone();
+    take_back(&mut spec, live, Depth::Attributes);
+    let drift = drift(&bundle::render(&spec), live);
+    Observed::Present { spec, drift }
+}
+
+/// Import: rebuild a spec from the live objects (Deployment required) over `defaults`.
+pub fn import(namespace: &str, name: &str, live: &Live, defaults: &Input) -> Option<Spec> {
+    live.objects.get(&Kind::Deployment)?;
+    let input = Input {
+        name: Some(name.to_string()),
+        namespace: Some(namespace.to_string()),
+        ..Input::default()
+    };
+    let mut spec = Spec::resolve(&input, defaults);
+    take_back(&mut spec, live, Depth::Everything);
+    if spec.ports.len() == 1
+        && spec.ports[0].name == "http"
+        && spec.ports[0].service_port == spec.ports[0].container_port
+    {
+        spec.port = Some(spec.ports[0].container_port);
+    }
+    if !spec.readiness_probe.enabled && spec.ports.is_empty() {
+        // An app without ports has no default probe: keep the resolved (disabled) default.
+        spec.readiness_probe.port = None;
+    }
+    Some(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::spec::Input;
+
+    fn web() -> Spec {
+        Spec::resolve(
+            &Input {
+                name: Some("web".into()),
+                image: Some("nginx:1.27".into()),
+                port: Some(80),
+                ..Input::default()
+            },
+            &Input::default(),
+        )
+    }
+
+    fn live_of(spec: &Spec) -> Live {
+        Live {
+            objects: bundle::render(spec)
+                .into_iter()
+                .map(|m| (m.kind, m.object))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn untouched_objects_show_no_drift() {
+        let s = web();
+        assert_eq!(
+            observe(&s, &live_of(&s)),
+            Observed::Present {
+                spec: s.clone(),
+                drift: BTreeMap::new()
+            }
+        );
+    }
+
+    #[test]
+    fn a_changed_image_comes_back_into_the_attribute() {
+        let s = web();
+        let mut live = live_of(&s);
+        if let Some(d) = live.objects.get_mut(&Kind::Deployment) {
+            d["spec"]["template"]["spec"]["containers"][0]["image"] = "evil:1".into();
+        }
+        match observe(&s, &live) {
+            Observed::Present { spec, drift } => {
+                assert_eq!(spec.image, "evil:1");
+                assert!(drift.is_empty(), "{drift:?}");
+            }
+            Observed::Gone => panic!("app is there"),
+        }
+    }
+
+    #[test]
+    fn equal_quantities_in_other_spellings_are_not_drift() {
+        let s = web();
+        let mut live = live_of(&s);
+        if let Some(d) = live.objects.get_mut(&Kind::Deployment) {
+            d["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] =
+                "1000m".into();
+            d["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] =
+                "2048Mi".into();
+            d["metadata"]["annotations"] =
+                serde_json::json!({"deployment.kubernetes.io/revision": "3"});
+        }
+        assert_eq!(
+            observe(&s, &live),
+            Observed::Present {
+                spec: s.clone(),
+                drift: BTreeMap::new()
+            }
+        );
+    }
+
+    #[test]
+    fn changed_probe_and_deleted_pdb_go_into_the_drift_map() {
+        let s = web();
+        let mut live = live_of(&s);
+        live.objects.remove(&Kind::PodDisruptionBudget);
+        if let Some(d) = live.objects.get_mut(&Kind::Deployment) {
+            d["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["periodSeconds"] =
+                99.into();
+        }
+        let Observed::Present { drift, .. } = observe(&s, &live) else {
+            panic!("app is there")
+        };
+        assert_eq!(
+            drift.get("PodDisruptionBudget/web").map(String::as_str),
+            Some("deleted")
+        );
+        assert_eq!(
+            drift
+                .get(
+                    "Deployment/web: spec.template.spec.containers[0].readinessProbe.periodSeconds"
+                )
+                .map(String::as_str),
+            Some("99")
+        );
+    }
+
+    #[test]
+    fn nothing_left_means_gone() {
+        assert_eq!(observe(&web(), &Live::default()), Observed::Gone);
+    }
+
+    #[test]
+    fn import_rebuilds_the_spec_that_made_the_objects() {
+        let s = web();
+        let imported = import("default", "web", &live_of(&s), &Input::default());
+        assert_eq!(imported, Some(s));
+    }
+}

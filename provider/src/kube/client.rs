@@ -1,0 +1,144 @@
+//! Building one client per provider process from the provider's settings, and the
+//! environment guard that runs before anything is read or written.
+
+use super::error::KubeError;
+use super::settings::{ClusterSettings, Connection, KubernetesSettings};
+use base64::Engine;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::config::{
+    AuthInfo, Cluster as KCluster, Context, KubeConfigOptions, Kubeconfig, NamedAuthInfo,
+    NamedCluster, NamedContext,
+};
+use kube::{Api, Client, Config};
+
+/// ConfigMap that says which environment a cluster is.
+pub const ENVIRONMENT_CONFIGMAP: (&str, &str) = ("kube-system", "jke-environment");
+pub const ENVIRONMENT_KEY: &str = "name";
+
+/// A connected, environment-checked cluster.
+#[derive(Clone)]
+pub struct Cluster {
+    pub client: Client,
+    pub host: String,
+    pub settings: ClusterSettings,
+}
+
+fn b64(s: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(s.as_bytes())
+}
+
+/// kube Config from explicit settings; never from the current kubeconfig context.
+async fn config_for(k: &KubernetesSettings) -> Result<Config, KubeError> {
+    if let Some(path) = &k.config_path {
+        let ctx = k.config_context.clone().ok_or_else(|| {
+            KubeError::Settings("kubernetes.config_path needs kubernetes.config_context".into())
+        })?;
+        let kc = Kubeconfig::read_from(path)
+            .map_err(|e| KubeError::Settings(format!("cannot read kubeconfig {path}: {e}")))?;
+        let opts = KubeConfigOptions {
+            context: Some(ctx.clone()),
+            ..KubeConfigOptions::default()
+        };
+        return Config::from_custom_kubeconfig(kc, &opts)
+            .await
+            .map_err(|e| KubeError::Settings(format!("kubeconfig {path}, context {ctx:?}: {e}")));
+    }
+    let host = k.host.clone().ok_or_else(|| {
+        KubeError::Settings(
+            "no cluster connection: set kubernetes = { host, cluster_ca_certificate, token } (or client_certificate/client_key, or config_path with config_context) or eks = { cluster_name } in the provider block".into(),
+        )
+    })?;
+    // An in-memory kubeconfig lets kube handle PEM data, tokens and client certs uniformly.
+    let kc = Kubeconfig {
+        clusters: vec![NamedCluster {
+            name: "jke".into(),
+            cluster: Some(KCluster {
+                server: Some(host.clone()),
+                certificate_authority_data: k.cluster_ca_certificate.as_deref().map(b64),
+                ..KCluster::default()
+            }),
+            other: Default::default(),
+        }],
+        auth_infos: vec![NamedAuthInfo {
+            name: "jke".into(),
+            auth_info: Some(AuthInfo {
+                token: k.token.clone().map(Into::into),
+                client_certificate_data: k.client_certificate.as_deref().map(b64),
+                client_key_data: k.client_key.as_deref().map(|s| b64(s).into()),
+                ..AuthInfo::default()
+            }),
+            other: Default::default(),
+        }],
+        contexts: vec![NamedContext {
+            name: "jke".into(),
+            context: Some(Context {
+                cluster: "jke".into(),
+                user: Some("jke".into()),
+                ..Context::default()
+            }),
+            other: Default::default(),
+        }],
+        current_context: Some("jke".into()),
+        ..Kubeconfig::default()
+    };
+    Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+        .await
+        .map_err(|e| KubeError::Settings(format!("kubernetes settings for {host}: {e}")))
+}
+
+impl Cluster {
+    /// Connect and check the environment guard. Fails before any write.
+    pub async fn connect(settings: &ClusterSettings) -> Result<Cluster, KubeError> {
+        let (config, eks_environment) = match &settings.connection {
+            Connection::None => {
+                return Err(KubeError::Settings(
+                    "no cluster connection configured: set kubernetes = { host, cluster_ca_certificate, token } (or config_path with config_context) or eks = { cluster_name, region } in the provider \"jke\" block".into(),
+                ));
+            }
+            Connection::Kubernetes(k) => (config_for(k).await?, None),
+            Connection::Eks(e) => {
+                let c = super::eks_client::config(e).await?;
+                (c.0, c.1)
+            }
+        };
+        let host = config.cluster_url.to_string();
+        let client = Client::try_from(config)
+            .map_err(|e| KubeError::Settings(format!("cannot build a client for {host}: {e}")))?;
+        let cluster = Cluster {
+            client,
+            host,
+            settings: settings.clone(),
+        };
+        cluster.check_environment(eks_environment).await?;
+        Ok(cluster)
+    }
+
+    /// "I thought it was dev, it was prod": refuse to work on a cluster of another
+    /// environment than the provider block names.
+    async fn check_environment(&self, eks_tag: Option<String>) -> Result<(), KubeError> {
+        let Some(want) = &self.settings.environment else {
+            return Ok(());
+        };
+        let (ns, name) = ENVIRONMENT_CONFIGMAP;
+        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), ns);
+        let marker = api
+            .get_opt(name)
+            .await
+            .map_err(|e| {
+                KubeError::from_kube(e, &self.host, &format!("get ConfigMap {ns}/{name}"))
+            })?
+            .and_then(|cm| cm.data.and_then(|d| d.get(ENVIRONMENT_KEY).cloned()));
+        let have = marker.or(eks_tag);
+        match have {
+            Some(h) if &h == want => Ok(()),
+            Some(h) => Err(KubeError::WrongEnvironment(format!(
+                "the provider is configured for environment {want:?} but the cluster at {} is {h:?} (ConfigMap {ns}/{name}); nothing was changed. Check the provider's connection settings.",
+                self.host
+            ))),
+            None => Err(KubeError::WrongEnvironment(format!(
+                "the provider is configured for environment {want:?} but the cluster at {} does not say which environment it is (no ConfigMap {ns}/{name} with key {ENVIRONMENT_KEY:?}); nothing was changed. Mark the cluster with a jke_cluster resource or that ConfigMap.",
+                self.host
+            ))),
+        }
+    }
+}

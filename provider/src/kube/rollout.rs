@@ -1,0 +1,229 @@
+//! Waiting for a Deployment rollout, and saying why one failed.
+
+use super::client::Cluster;
+use super::error::KubeError;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ListParams};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Rollout progress of one Deployment, as `kubectl rollout status` judges it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Progress {
+    Done,
+    Waiting(String),
+    /// Kubernetes gave up (progress deadline exceeded).
+    Failed(String),
+}
+
+pub fn progress(d: &Deployment) -> Progress {
+    let generation = d.metadata.generation.unwrap_or(0);
+    let Some(status) = &d.status else {
+        return Progress::Waiting("no status yet".into());
+    };
+    if status.observed_generation.unwrap_or(0) < generation {
+        return Progress::Waiting("waiting for the deployment controller to see the change".into());
+    }
+    if let Some(c) = status.conditions.iter().flatten().find(|c| {
+        c.type_ == "Progressing" && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
+    }) {
+        return Progress::Failed(
+            c.message
+                .clone()
+                .unwrap_or_else(|| "progress deadline exceeded".into()),
+        );
+    }
+    let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    let updated = status.updated_replicas.unwrap_or(0);
+    let total = status.replicas.unwrap_or(0);
+    let available = status.available_replicas.unwrap_or(0);
+    if updated < want {
+        return Progress::Waiting(format!("{updated}/{want} pods updated"));
+    }
+    if total > updated {
+        return Progress::Waiting(format!("{} old pods still terminating", total - updated));
+    }
+    if available < updated {
+        return Progress::Waiting(format!("{available}/{want} pods available"));
+    }
+    Progress::Done
+}
+
+impl Cluster {
+    /// Wait until the Deployment has rolled out, failed, timed out, or `stop` fires.
+    pub async fn wait_for_rollout(
+        &self,
+        namespace: &str,
+        name: &str,
+        timeout: Duration,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<(), KubeError> {
+        let api: Api<Deployment> = Api::namespaced(self.client.clone(), namespace);
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut last = String::new();
+        loop {
+            let d = api.get(name).await.map_err(|e| {
+                KubeError::from_kube(
+                    e,
+                    &self.host,
+                    &format!("get Deployment/{name} in namespace {namespace}"),
+                )
+            })?;
+            match progress(&d) {
+                Progress::Done => {
+                    tracing::info!(deployment = name, namespace, "rollout complete");
+                    return Ok(());
+                }
+                Progress::Failed(why) => {
+                    let pods = self.explain_pods(namespace, &d).await;
+                    return Err(KubeError::Rollout(format!(
+                        "rollout of Deployment/{name} failed: {why}; {pods}"
+                    )));
+                }
+                Progress::Waiting(msg) => {
+                    if msg != last {
+                        tracing::info!(deployment = name, namespace, "rollout: {msg}");
+                        last = msg;
+                    }
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let pods = self.explain_pods(namespace, &d).await;
+                return Err(KubeError::Rollout(format!(
+                    "rollout of Deployment/{name} did not finish within {}s ({last}); {pods}",
+                    timeout.as_secs()
+                )));
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = stop.changed() => return Err(KubeError::Cancelled),
+            }
+        }
+    }
+
+    /// "0/2 pods available: 0/3 nodes are available: 3 node(s) didn't match Pod's node
+    /// affinity/selector": the most telling reason among the app's pods.
+    async fn explain_pods(&self, namespace: &str, d: &Deployment) -> String {
+        let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+        let available = d
+            .status
+            .as_ref()
+            .and_then(|s| s.available_replicas)
+            .unwrap_or(0);
+        let selector = d
+            .spec
+            .as_ref()
+            .and_then(|s| s.selector.match_labels.as_ref())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .unwrap_or_default();
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
+        let pods = api.list(&ListParams::default().labels(&selector)).await;
+        let mut reasons: Vec<String> = Vec::new();
+        for p in pods.map(|l| l.items).unwrap_or_default() {
+            let Some(st) = p.status else { continue };
+            for c in st.conditions.iter().flatten() {
+                if c.type_ == "PodScheduled" && c.status == "False" {
+                    reasons.push(
+                        c.message
+                            .clone()
+                            .unwrap_or_else(|| "pod cannot be scheduled".into()),
+                    );
+                }
+            }
+            for cs in st.container_statuses.iter().flatten() {
+                if let Some(w) = cs.state.as_ref().and_then(|s| s.waiting.as_ref()) {
+                    let why = w.reason.clone().unwrap_or_default();
+                    if why != "ContainerCreating" {
+                        reasons.push(
+                            format!(
+                                "container {}: {why} {}",
+                                cs.name,
+                                w.message.clone().unwrap_or_default()
+                            )
+                            .trim()
+                            .to_string(),
+                        );
+                    }
+                }
+            }
+        }
+        reasons.sort();
+        reasons.dedup();
+        match reasons.first() {
+            Some(r) => format!("{available}/{want} pods available: {r}"),
+            None => format!("{available}/{want} pods available"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::apps::v1::{DeploymentCondition, DeploymentSpec, DeploymentStatus};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    fn dep(
+        generation: i64,
+        observed: i64,
+        want: i32,
+        updated: i32,
+        total: i32,
+        available: i32,
+    ) -> Deployment {
+        Deployment {
+            metadata: ObjectMeta {
+                generation: Some(generation),
+                ..ObjectMeta::default()
+            },
+            spec: Some(DeploymentSpec {
+                replicas: Some(want),
+                ..DeploymentSpec::default()
+            }),
+            status: Some(DeploymentStatus {
+                observed_generation: Some(observed),
+                updated_replicas: Some(updated),
+                replicas: Some(total),
+                available_replicas: Some(available),
+                ..DeploymentStatus::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn judges_rollouts_like_kubectl() {
+        assert!(matches!(
+            progress(&dep(2, 1, 2, 2, 2, 2)),
+            Progress::Waiting(_)
+        ));
+        assert!(matches!(
+            progress(&dep(2, 2, 2, 1, 3, 2)),
+            Progress::Waiting(_)
+        ));
+        assert!(matches!(
+            progress(&dep(2, 2, 2, 2, 3, 2)),
+            Progress::Waiting(_)
+        ));
+        assert!(matches!(
+            progress(&dep(2, 2, 2, 2, 2, 1)),
+            Progress::Waiting(_)
+        ));
+        assert_eq!(progress(&dep(2, 2, 2, 2, 2, 2)), Progress::Done);
+        let mut failed = dep(2, 2, 2, 0, 2, 2);
+        if let Some(s) = failed.status.as_mut() {
+            s.conditions = Some(vec![DeploymentCondition {
+                type_: "Progressing".into(),
+                status: "False".into(),
+                reason: Some("ProgressDeadlineExceeded".into()),
+                message: Some("ReplicaSet \"web-1\" has timed out progressing.".into()),
+                ..DeploymentCondition::default()
+            }]);
+        }
+        assert!(matches!(progress(&failed), Progress::Failed(m) if m.contains("timed out")));
+    }
+}

@@ -1,0 +1,425 @@
+//! `jke_application`: Terraform's calls mapped onto the app model and the cluster.
+
+pub mod plan;
+pub mod schema;
+
+use crate::app::bundle::{self, Kind, Manifest};
+use crate::app::observe::{self, Live, Observed};
+use crate::app::spec::{Input, Spec, StringMap};
+use crate::app::validate::parse_duration;
+use crate::kube::apply::ObjectRef;
+use crate::kube::{Cluster, KubeError};
+use crate::plugin::{
+    ApplyRequest, ApplyResponse, AttrPath, Diagnostic, Diagnostics, ImportRequest, ImportResponse,
+    ImportedResource, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Value,
+};
+use crate::resources::provider_config::ProviderConfig;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tokio::sync::watch;
+
+pub const TYPE_NAME: &str = "jke_application";
+
+fn identity(spec: &Spec) -> Value {
+    Value::Object(BTreeMap::from([
+        ("namespace".to_string(), Value::string(&spec.namespace)),
+        ("name".to_string(), Value::string(&spec.name)),
+    ]))
+}
+
+fn kube_diag(e: &KubeError, what: &str) -> Diagnostic {
+    Diagnostic::error(format!("{what} failed"), e.to_string())
+}
+
+pub fn validate(config: &Value, provider: &ProviderConfig) -> Diagnostics {
+    match plan::planned_state(config, &provider.defaults, provider.defaults_unknown) {
+        Ok((_, _, diags)) => diags,
+        Err(d) => d,
+    }
+}
+
+pub fn plan(req: &PlanRequest, provider: &ProviderConfig) -> PlanResponse {
+    if req.proposed_new_state.is_null() {
+        // Destroy: nothing to compute.
+        return PlanResponse::default();
+    }
+    let (spec, planned, diags) =
+        match plan::planned_state(&req.config, &provider.defaults, provider.defaults_unknown) {
+            Ok(x) => x,
+            Err(d) => {
+                return PlanResponse {
+                    diagnostics: d,
+                    ..PlanResponse::default()
+                };
+            }
+        };
+    let requires_replace = plan::requires_replace(&req.prior_state, &planned);
+    let planned_identity =
+        (!planned.get("id").is_some_and(Value::is_unknown)).then(|| identity(&spec));
+    PlanResponse {
+        planned_state: planned,
+        requires_replace,
+        planned_private: Vec::new(),
+        planned_identity,
+        diagnostics: diags,
+    }
+}
+
+/// Expected objects of `spec`, as references for GET/DELETE.
+fn refs(manifests: &[Manifest]) -> Vec<ObjectRef> {
+    manifests.iter().map(ObjectRef::of).collect()
+}
+
+async fn live_objects(cluster: &Cluster, manifests: &[Manifest]) -> Result<Live, KubeError> {
+    let r = refs(manifests);
+    let got = cluster.get_all(&r).await?;
+    Ok(Live {
+        objects: r
+            .iter()
+            .zip(got)
+            .filter_map(|(r, o)| o.map(|o| (r.kind, o)))
+            .collect(),
+    })
+}
+
+pub async fn read(cluster: &Cluster, req: &ReadRequest) -> ReadResponse {
+    let (prior, _) = match plan::decode_state(&req.current_state) {
+        Ok(x) => x,
+        Err(d) => {
+            return ReadResponse {
+                diagnostics: d,
+                ..ReadResponse::default()
+            };
+        }
+    };
+    let mut prior = prior;
+    // Write-only values were never stored; keep the Secret in the expected set by version.
+    prior.secret_env_wo = None;
+    // Namespaces are shared: never read them back as part of the app.
+    let manifests: Vec<Manifest> = bundle::render(&prior)
+        .into_iter()
+        .filter(|m| m.kind != Kind::Namespace)
+        .collect();
+    let live = match live_objects(cluster, &manifests).await {
+        Ok(l) => l,
+        Err(e) => {
+            return ReadResponse {
+                new_state: req.current_state.clone(),
+                diagnostics: kube_diag(&e, &format!("Reading {}", prior.id())).into(),
+                ..ReadResponse::default()
+            };
+        }
+    };
+    match observe::observe(&prior, &live) {
+        Observed::Gone => {
+            tracing::info!(app = %prior.id(), "app deleted outside Terraform; removing from state");
+            ReadResponse::default()
+        }
+        Observed::Present { spec, drift } => ReadResponse {
+            new_state: plan::encode_state(&spec, &drift),
+            new_identity: Some(identity(&spec)),
+            ..ReadResponse::default()
+        },
+    }
+}
+
+fn write_only(config: &Value) -> Option<StringMap> {
+    config
+        .get("secret_env_wo")
+        .and_then(Value::entries)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect()
+        })
+}
+
+/// Apply `spec`: server-side apply in order, prune what it no longer has, wait for rollout.
+async fn converge(
+    cluster: &Cluster,
+    spec: &Spec,
+    created: bool,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<(), KubeError> {
+    let manifests = bundle::render(spec);
+    cluster.apply(&manifests).await?;
+    if created && spec.autoscale.enabled {
+        // Start at the autoscaling floor rather than Kubernetes' default of one pod.
+        cluster
+            .scale_deployment(&spec.namespace, &spec.name, spec.autoscale.min_replicas)
+            .await?;
+    }
+    let pruned = cluster
+        .prune(&spec.namespace, &spec.name, &manifests)
+        .await?;
+    if !pruned.is_empty() {
+        tracing::info!(app = %spec.id(), ?pruned, "deleted objects the app no longer has");
+    }
+    if spec.rollout.wait {
+        let timeout = parse_duration(&spec.rollout.timeout).unwrap_or(Duration::from_secs(300));
+        cluster
+            .wait_for_rollout(&spec.namespace, &spec.name, timeout, stop)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn apply(
+    cluster: &Cluster,
+    req: &ApplyRequest,
+    mut stop: watch::Receiver<bool>,
+) -> ApplyResponse {
+    if req.planned_state.is_null() {
+        return destroy(cluster, &req.prior_state).await;
+    }
+    let (mut spec, _) = match plan::decode_state(&req.planned_state) {
+        Ok(x) => x,
+        Err(d) => {
+            return ApplyResponse {
+                diagnostics: d,
+                ..ApplyResponse::default()
+            };
+        }
+    };
+    spec.secret_env_wo = write_only(&req.config);
+    let prior = if req.prior_state.is_null() {
+        None
+    } else {
+        plan::decode_state(&req.prior_state).ok().map(|p| p.0)
+    };
+    tracing::info!(app = %spec.id(), "applying");
+    let result = converge(cluster, &spec, prior.is_none(), &mut stop).await;
+    let new_state = plan::encode_state(&spec, &BTreeMap::new());
+    let err = match result {
+        Ok(()) => {
+            return ApplyResponse {
+                new_state,
+                new_identity: Some(identity(&spec)),
+                ..ApplyResponse::default()
+            };
+        }
+        Err(e) => e,
+    };
+    let rollout_failed = matches!(err, KubeError::Rollout(_));
+    match (&prior, rollout_failed && spec.rollout.rollback_on_failure) {
+        (Some(prior_spec), true) => {
+            let mut prior_spec = prior_spec.clone();
+            // Write-only values of the prior version were never seen; keep the current ones.
+            prior_spec.secret_env_wo = spec.secret_env_wo.clone();
+            let rolled_back = converge(cluster, &prior_spec, false, &mut stop).await;
+            let outcome = match rolled_back {
+                Ok(()) => "rolled back to the previous version, which is running again".to_string(),
+                Err(e2) => format!("rolling back to the previous version also failed: {e2}"),
+            };
+            ApplyResponse {
+                // State stays at the prior spec, so the next plan proposes the change again.
+                new_state: req.prior_state.clone(),
+                new_identity: Some(identity(&prior_spec)),
+                diagnostics: Diagnostic::error(
+                    format!("Rollout of {} failed", spec.id()),
+                    format!("{err}. The provider {outcome}; fix the cause and apply again."),
+                )
+                .into(),
+                ..ApplyResponse::default()
+            }
+        }
+        _ => {
+            let left = if rollout_failed {
+                format!(
+                    " Rollback is off (or this was the first version): the new objects were applied and are left running as they are; see `kubectl -n {} get pods -l {}`.",
+                    spec.namespace,
+                    bundle::app_label_selector(&spec.name)
+                )
+            } else {
+                String::new()
+            };
+            // Objects may be partly written: record the intended state so the next plan
+            // reads what is really there and converges.
+            ApplyResponse {
+                new_state: if prior.is_none() && !rollout_failed {
+                    Value::Null
+                } else {
+                    new_state
+                },
+                new_identity: Some(identity(&spec)),
+                diagnostics: Diagnostic::error(
+                    format!("Applying {} failed", spec.id()),
+                    format!("{err}.{left}"),
+                )
+                .into(),
+                ..ApplyResponse::default()
+            }
+        }
+    }
+}
+
+async fn destroy(cluster: &Cluster, prior_state: &Value) -> ApplyResponse {
+    let (spec, _) = match plan::decode_state(prior_state) {
+        Ok(x) => x,
+        Err(d) => {
+            return ApplyResponse {
+                diagnostics: d,
+                ..ApplyResponse::default()
+            };
+        }
+    };
+    let manifests = bundle::render(&spec);
+    // Everything labelled as the app's, including objects from an interrupted apply.
+    let mut targets: Vec<ObjectRef> = refs(&manifests)
+        .into_iter()
+        .filter(|r| r.kind != Kind::Namespace)
+        .collect();
+    match cluster.list_app(&spec.namespace, &spec.name).await {
+        Ok(found) => {
+            for f in found {
+                if !targets.contains(&f) {
+                    targets.push(f);
+                }
+            }
+        }
+        Err(e) => {
+            return ApplyResponse {
+                new_state: prior_state.clone(),
+                diagnostics: kube_diag(&e, &format!("Deleting {}", spec.id())).into(),
+                ..ApplyResponse::default()
+            };
+        }
+    }
+    if spec.create_namespace
+        && let Some(ns) = manifests.iter().find(|m| m.kind == Kind::Namespace)
+    {
+        targets.insert(0, ObjectRef::of(ns));
+    }
+    let grace = Duration::from_secs(spec.termination_grace_period.max(0) as u64 + 120);
+    match cluster.delete_and_wait(&targets, grace).await {
+        Ok(()) => ApplyResponse::default(),
+        Err(e) => ApplyResponse {
+            new_state: prior_state.clone(),
+            diagnostics: kube_diag(&e, &format!("Deleting {}", spec.id())).into(),
+            ..ApplyResponse::default()
+        },
+    }
+}
+
+/// `namespace/name` from an import ID or an identity.
+pub fn import_target(req: &ImportRequest) -> Result<(String, String), Diagnostic> {
+    if let Some(id) = &req.identity
+        && !id.is_null()
+    {
+        let ns = id.get("namespace").and_then(Value::as_str);
+        let name = id.get("name").and_then(Value::as_str);
+        return match (ns, name) {
+            (Some(ns), Some(n)) => Ok((ns.to_string(), n.to_string())),
+            _ => Err(Diagnostic::error(
+                "Invalid import identity",
+                "the identity needs both namespace and name, e.g. identity = { namespace = \"shop\", name = \"web\" }",
+            )),
+        };
+    }
+    match req.id.split_once('/') {
+        Some((ns, n)) if !ns.is_empty() && !n.is_empty() && !n.contains('/') => {
+            Ok((ns.to_string(), n.to_string()))
+        }
+        _ => Err(Diagnostic::error(
+            "Invalid import ID",
+            format!(
+                "import ID {:?} must be \"namespace/name\", e.g. \"shop/web\"",
+                req.id
+            ),
+        )
+        .at(AttrPath::attr("id"))),
+    }
+}
+
+pub async fn import(cluster: &Cluster, req: &ImportRequest, defaults: &Input) -> ImportResponse {
+    let (namespace, name) = match import_target(req) {
+        Ok(x) => x,
+        Err(d) => {
+            return ImportResponse {
+                diagnostics: d.into(),
+                ..ImportResponse::default()
+            };
+        }
+    };
+    // Every kind the app may have, under the names JKE gives them.
+    let mut probe = Spec::resolve(
+        &Input {
+            name: Some(name.clone()),
+            namespace: Some(namespace.clone()),
+            ..Input::default()
+        },
+        defaults,
+    );
+    probe.secret_env_version = Some(0);
+    probe.ingress = Some(Default::default());
+    let mut manifests: Vec<Manifest> = bundle::render(&probe)
+        .into_iter()
+        .filter(|m| m.kind != Kind::Namespace)
+        .collect();
+    if !manifests.iter().any(|m| m.kind == Kind::Ingress) {
+        // Rendering needs ports for an ingress; the name is what matters for the GET.
+        manifests.push(Manifest {
+            kind: Kind::Ingress,
+            name: name.clone(),
+            namespace: Some(namespace.clone()),
+            object: serde_json::Value::Null,
+        });
+    }
+    if !manifests.iter().any(|m| m.kind == Kind::Service) {
+        manifests.push(Manifest {
+            kind: Kind::Service,
+            name: name.clone(),
+            namespace: Some(namespace.clone()),
+            object: serde_json::Value::Null,
+        });
+    }
+    let mut live = match live_objects(cluster, &manifests).await {
+        Ok(l) => l,
+        Err(e) => {
+            return ImportResponse {
+                diagnostics: kube_diag(&e, &format!("Importing {namespace}/{name}")).into(),
+                ..ImportResponse::default()
+            };
+        }
+    };
+    // The ServiceAccount may have another name: follow the Deployment.
+    if let Some(sa) = live
+        .objects
+        .get(&Kind::Deployment)
+        .and_then(|d| d["spec"]["template"]["spec"]["serviceAccountName"].as_str())
+        .filter(|sa| *sa != name)
+        .map(str::to_string)
+    {
+        live.objects.remove(&Kind::ServiceAccount);
+        let r = ObjectRef {
+            kind: Kind::ServiceAccount,
+            namespace: Some(namespace.clone()),
+            name: sa,
+        };
+        if let Ok(Some(o)) = cluster.get(&r).await {
+            live.objects.insert(Kind::ServiceAccount, o);
+        }
+    }
+    let Some(mut spec) = observe::import(&namespace, &name, &live, defaults) else {
+        return ImportResponse {
+            diagnostics: Diagnostic::error(
+                "Cannot import a missing app",
+                format!("no Deployment {name:?} in namespace {namespace:?} at {}; check the import ID (\"namespace/name\")", cluster.host),
+            )
+            .into(),
+            ..ImportResponse::default()
+        };
+    };
+    if live.objects.contains_key(&Kind::Secret) && spec.secret_env.is_none() {
+        spec.secret_env_version = None;
+    }
+    ImportResponse {
+        imported: vec![ImportedResource {
+            type_name: TYPE_NAME.to_string(),
+            state: plan::encode_state(&spec, &BTreeMap::new()),
+            private: Vec::new(),
+            identity: Some(identity(&spec)),
+        }],
+        diagnostics: Diagnostics::new(),
+    }
+}

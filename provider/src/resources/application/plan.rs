@@ -1,0 +1,283 @@
+//! Terraform values of `jke_application` <-> the app model, and planning without a cluster.
+
+use super::schema::{REPLACE_ON_CHANGE, resource_schema};
+use crate::app::bundle;
+use crate::app::spec::{Input, Spec};
+use crate::app::validate;
+use crate::plugin::{AttrPath, Diagnostic, Diagnostics, PathStep, Type, Value};
+use crate::resources::convert;
+use std::collections::BTreeMap;
+
+pub fn resource_type() -> Type {
+    resource_schema().block.value_type()
+}
+
+/// A configuration decoded into the model, with the paths whose values are unknown.
+pub struct Decoded {
+    pub input: Input,
+    pub unknowns: Vec<AttrPath>,
+}
+
+pub fn decode_input(config: &Value) -> Result<Decoded, Diagnostics> {
+    let mut unknowns = Vec::new();
+    let json = convert::to_json(config, &resource_type(), &AttrPath::root(), &mut unknowns);
+    match serde_json::from_value::<Input>(json) {
+        Ok(input) => Ok(Decoded { input, unknowns }),
+        Err(e) => Err(Diagnostic::error(
+            "Unexpected configuration shape",
+            format!("the provider could not read this configuration: {e}"),
+        )
+        .into()),
+    }
+}
+
+/// Problems with the configuration, leaving out those that involve unknown values.
+pub fn problems(decoded: &Decoded, spec: &Spec) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    let all = validate::validate_input(&decoded.input)
+        .into_iter()
+        .chain(validate::validate(spec));
+    for p in all {
+        let touches_unknown = p.depends_on.iter().any(|d| {
+            let d = convert::attr_path(d);
+            decoded.unknowns.iter().any(|u| convert::overlaps(u, &d))
+        });
+        if !touches_unknown {
+            diags.error_at(convert::attr_path(&p.path), p.summary, p.detail);
+        }
+    }
+    diags
+}
+
+/// The state value of a spec: every setting plus the computed attributes.
+pub fn encode_state(spec: &Spec, drift: &BTreeMap<String, String>) -> Value {
+    let mut json = serde_json::to_value(spec).unwrap_or_default();
+    if let Some(obj) = json.as_object_mut() {
+        obj.insert("id".into(), spec.id().into());
+        let objects: Vec<String> = bundle::render(spec)
+            .iter()
+            .map(bundle::Manifest::key)
+            .collect();
+        obj.insert("objects".into(), objects.into());
+        obj.insert("service_host".into(), spec.service_host().into());
+        obj.insert("url".into(), spec.url().into());
+        obj.insert(
+            "drift".into(),
+            serde_json::to_value(drift).unwrap_or_default(),
+        );
+    }
+    convert::from_json(&json, &resource_type())
+}
+
+/// Back from state: every setting is present, so resolving against no defaults is exact.
+pub fn decode_state(state: &Value) -> Result<(Spec, BTreeMap<String, String>), Diagnostics> {
+    let decoded = decode_input(state)?;
+    let spec = Spec::resolve(&decoded.input, &Input::default());
+    let drift = state
+        .get("drift")
+        .and_then(Value::entries)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((spec, drift))
+}
+
+/// Settings that only change what is inside the app's objects, not which objects exist.
+const CONTENT_ONLY: [&str; 18] = [
+    "image",
+    "command",
+    "args",
+    "env",
+    "cpu",
+    "memory",
+    "cpu_limit",
+    "memory_limit",
+    "replicas",
+    "labels",
+    "annotations",
+    "pod_annotations",
+    "node_selector",
+    "termination_grace_period",
+    "pre_stop_sleep",
+    "readiness_probe",
+    "liveness_probe",
+    "rollout",
+];
+
+fn first_attr(p: &AttrPath) -> Option<&str> {
+    match p.0.first() {
+        Some(PathStep::Attr(a)) => Some(a.as_str()),
+        _ => None,
+    }
+}
+
+/// The planned state for `config`: defaults filled in, unknowns kept unknown, and the
+/// computed attributes that depend on unknowns unknown too.
+pub fn planned_state(
+    config: &Value,
+    defaults: &Input,
+    defaults_unknown: bool,
+) -> Result<(Spec, Value, Diagnostics), Diagnostics> {
+    let decoded = decode_input(config)?;
+    let spec = Spec::resolve(&decoded.input, defaults);
+    let diags = problems(&decoded, &spec);
+    let mut planned = encode_state(&spec, &BTreeMap::new());
+    for u in &decoded.unknowns {
+        convert::set_at(&mut planned, &u.0, Value::Unknown);
+    }
+    let touched = |attrs: &[&str]| {
+        decoded
+            .unknowns
+            .iter()
+            .any(|u| first_attr(u).is_some_and(|a| attrs.contains(&a)))
+    };
+    if touched(&["name", "namespace"]) {
+        for a in ["id", "service_host", "url", "objects"] {
+            convert::set_at(&mut planned, &[PathStep::Attr(a.into())], Value::Unknown);
+        }
+    }
+    if touched(&["port", "ports"]) {
+        convert::set_at(
+            &mut planned,
+            &[PathStep::Attr("service_host".into())],
+            Value::Unknown,
+        );
+        if decoded.input.port.is_some() {
+            convert::set_at(
+                &mut planned,
+                &[PathStep::Attr("ports".into())],
+                Value::Unknown,
+            );
+        }
+    }
+    if touched(&["ingress"]) {
+        convert::set_at(
+            &mut planned,
+            &[PathStep::Attr("url".into())],
+            Value::Unknown,
+        );
+    }
+    if decoded
+        .unknowns
+        .iter()
+        .any(|u| first_attr(u).is_some_and(|a| !CONTENT_ONLY.contains(&a)) && !is_secret_value(u))
+    {
+        convert::set_at(
+            &mut planned,
+            &[PathStep::Attr("objects".into())],
+            Value::Unknown,
+        );
+    }
+    if defaults_unknown {
+        // Settings left to unknown provider defaults are unknown too.
+        mark_unset_settings_unknown(config, &mut planned);
+    }
+    Ok((spec, planned, diags))
+}
+
+/// `secret_env["KEY"]` with an unknown value does not change which objects exist.
+fn is_secret_value(p: &AttrPath) -> bool {
+    matches!(p.0.as_slice(), [PathStep::Attr(a), PathStep::Key(_)] if a == "secret_env" || a == "env")
+}
+
+fn mark_unset_settings_unknown(config: &Value, planned: &mut Value) {
+    let schema = resource_schema();
+    for a in &schema.block.attributes {
+        let set = config.get(&a.name).is_some_and(|v| !v.is_null());
+        if a.optional
+            && a.computed
+            && !set
+            && !REPLACE_ON_CHANGE.contains(&a.name.as_str())
+            && a.name != "ports"
+        {
+            convert::set_at(planned, &[PathStep::Attr(a.name.clone())], Value::Unknown);
+        }
+    }
+}
+
+/// Attribute paths whose change replaces the app.
+pub fn requires_replace(prior: &Value, planned: &Value) -> Vec<AttrPath> {
+    if prior.is_null() {
+        return Vec::new();
+    }
+    REPLACE_ON_CHANGE
+        .iter()
+        .filter(|a| prior.get(a) != planned.get(a))
+        .map(|a| AttrPath::attr(a))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, Value)]) -> Value {
+        let mut m: BTreeMap<String, Value> =
+            match convert::from_json(&serde_json::json!({}), &resource_type()) {
+                Value::Object(m) => m,
+                _ => BTreeMap::new(),
+            };
+        for (k, v) in pairs {
+            m.insert((*k).to_string(), v.clone());
+        }
+        Value::Object(m)
+    }
+
+    #[test]
+    fn a_new_app_plans_with_defaults_and_known_computed_values() {
+        let c = config(&[
+            ("name", Value::string("web")),
+            ("image", Value::string("nginx")),
+            ("port", Value::int(80)),
+        ]);
+        let (_, planned, diags) = planned_state(&c, &Input::default(), false)
+            .map_err(|d| format!("{d:?}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(planned.get("id"), Some(&Value::string("default/web")));
+        assert_eq!(planned.get("cpu"), Some(&Value::string("1")));
+        assert_eq!(
+            planned.get("autoscale").and_then(|a| a.get("max_replicas")),
+            Some(&Value::int(10))
+        );
+        assert_eq!(planned.get("drift"), Some(&Value::Map(BTreeMap::new())));
+        assert_eq!(planned.get("secret_env_wo"), Some(&Value::Null));
+    }
+
+    #[test]
+    fn unknown_image_stays_unknown_and_is_not_an_error() {
+        let c = config(&[
+            ("name", Value::string("web")),
+            ("image", Value::Unknown),
+            ("port", Value::int(80)),
+        ]);
+        let (_, planned, diags) = planned_state(&c, &Input::default(), false)
+            .map_err(|d| format!("{d:?}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(planned.get("image"), Some(&Value::Unknown));
+        assert_eq!(planned.get("id"), Some(&Value::string("default/web")));
+    }
+
+    #[test]
+    fn state_round_trips_to_the_same_spec() {
+        let c = config(&[
+            ("name", Value::string("web")),
+            ("image", Value::string("nginx")),
+            ("port", Value::int(80)),
+            ("replicas", Value::int(3)),
+        ]);
+        let (spec, planned, _) = planned_state(&c, &Input::default(), false)
+            .map_err(|d| format!("{d:?}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (back, drift) = decode_state(&planned)
+            .map_err(|d| format!("{d:?}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, spec);
+        assert!(drift.is_empty());
+        assert_eq!(encode_state(&back, &drift), planned);
+    }
+}

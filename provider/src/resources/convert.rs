@@ -1,0 +1,184 @@
+//! Between Terraform values and the serde models of `app` (which know nothing of Terraform).
+//!
+//! Unknown values have no place in a typed model: [`to_json`] records their paths and puts
+//! a zero value there, so the model can still be resolved and validated; the caller then
+//! drops problems about those paths and marks them unknown again in the plan.
+
+use crate::app::validate::{FieldPath, Seg};
+use crate::plugin::{AttrPath, Number, PathStep, Type, Value};
+use serde_json::{Map, Value as Json};
+use std::collections::BTreeMap;
+
+/// Terraform value -> JSON for serde, collecting the paths of unknown values.
+pub fn to_json(v: &Value, ty: &Type, at: &AttrPath, unknowns: &mut Vec<AttrPath>) -> Json {
+    match v {
+        Value::Unknown => {
+            unknowns.push(at.clone());
+            zero(ty)
+        }
+        Value::Null => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Number(Number::Int(i)) => Json::from(*i),
+        Value::Number(Number::Float(f)) => serde_json::Number::from_f64(*f)
+            .map(Json::Number)
+            .unwrap_or(Json::Null),
+        Value::String(s) => Json::String(s.clone()),
+        Value::List(items) | Value::Set(items) | Value::Tuple(items) => {
+            let elem = |i: usize| match ty {
+                Type::List(t) | Type::Set(t) => (**t).clone(),
+                Type::Tuple(ts) => ts.get(i).cloned().unwrap_or(Type::Dynamic),
+                _ => Type::Dynamic,
+            };
+            Json::Array(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, x)| to_json(x, &elem(i), &at.then_index(i), unknowns))
+                    .collect(),
+            )
+        }
+        Value::Map(m) => {
+            let elem = match ty {
+                Type::Map(t) => (**t).clone(),
+                _ => Type::Dynamic,
+            };
+            Json::Object(
+                m.iter()
+                    .map(|(k, x)| (k.clone(), to_json(x, &elem, &at.then_key(k), unknowns)))
+                    .collect::<Map<_, _>>(),
+            )
+        }
+        Value::Object(m) => Json::Object(
+            m.iter()
+                .map(|(k, x)| {
+                    let t = match ty {
+                        Type::Object(attrs) => attrs.get(k).cloned().unwrap_or(Type::Dynamic),
+                        _ => Type::Dynamic,
+                    };
+                    (k.clone(), to_json(x, &t, &at.then_attr(k), unknowns))
+                })
+                .collect::<Map<_, _>>(),
+        ),
+    }
+}
+
+/// Placeholder for an unknown value: primitives get a zero so maps and lists still decode;
+/// whole objects and collections become absent so defaults apply.
+fn zero(ty: &Type) -> Json {
+    match ty {
+        Type::String => Json::String(String::new()),
+        Type::Number => Json::from(0),
+        Type::Bool => Json::Bool(false),
+        _ => Json::Null,
+    }
+}
+
+/// JSON from a serde model -> Terraform value of type `ty` (absent attributes become null).
+pub fn from_json(j: &Json, ty: &Type) -> Value {
+    match (ty, j) {
+        (_, Json::Null) => Value::Null,
+        (Type::Bool, Json::Bool(b)) => Value::Bool(*b),
+        (Type::Number, Json::Number(n)) => match n.as_i64() {
+            Some(i) => Value::Number(Number::Int(i)),
+            None => Value::Number(Number::Float(n.as_f64().unwrap_or_default())),
+        },
+        (Type::String, Json::String(s)) => Value::String(s.clone()),
+        (Type::String, Json::Number(n)) => Value::String(n.to_string()),
+        (Type::String, Json::Bool(b)) => Value::String(b.to_string()),
+        (Type::List(t), Json::Array(a)) => Value::List(a.iter().map(|x| from_json(x, t)).collect()),
+        (Type::Set(t), Json::Array(a)) => Value::Set(a.iter().map(|x| from_json(x, t)).collect()),
+        (Type::Map(t), Json::Object(o)) => Value::Map(
+            o.iter()
+                .map(|(k, x)| (k.clone(), from_json(x, t)))
+                .collect(),
+        ),
+        (Type::Object(attrs), Json::Object(o)) => Value::Object(
+            attrs
+                .iter()
+                .map(|(k, t)| {
+                    (
+                        k.clone(),
+                        o.get(k).map(|x| from_json(x, t)).unwrap_or(Value::Null),
+                    )
+                })
+                .collect::<BTreeMap<_, _>>(),
+        ),
+        // A type mismatch cannot come from our own models; null is the safe answer.
+        _ => Value::Null,
+    }
+}
+
+/// Replace the value at `path` (if it exists) with `new`.
+pub fn set_at(v: &mut Value, path: &[PathStep], new: Value) {
+    let Some((first, rest)) = path.split_first() else {
+        *v = new;
+        return;
+    };
+    let child = match (v, first) {
+        (Value::Object(m), PathStep::Attr(a)) => m.get_mut(a),
+        (Value::Map(m), PathStep::Key(k)) => m.get_mut(k),
+        (Value::List(l) | Value::Set(l) | Value::Tuple(l), PathStep::Index(i)) => {
+            usize::try_from(*i).ok().and_then(|i| l.get_mut(i))
+        }
+        _ => None,
+    };
+    if let Some(c) = child {
+        set_at(c, rest, new);
+    }
+}
+
+/// An app field path as a Terraform attribute path.
+pub fn attr_path(p: &FieldPath) -> AttrPath {
+    AttrPath(
+        p.iter()
+            .map(|s| match s {
+                Seg::Attr(a) => PathStep::Attr(a.clone()),
+                Seg::Key(k) => PathStep::Key(k.clone()),
+                Seg::Index(i) => PathStep::Index(*i as i64),
+            })
+            .collect(),
+    )
+}
+
+/// True when one path is a prefix of the other (a value inside, or around, the other).
+pub fn overlaps(a: &AttrPath, b: &AttrPath) -> bool {
+    let n = a.0.len().min(b.0.len());
+    a.0[..n] == b.0[..n]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknowns_are_recorded_with_their_paths_and_replaced_by_zero() {
+        let ty = Type::object([("image", Type::String), ("env", Type::map(Type::String))]);
+        let v = Value::Object(BTreeMap::from([
+            ("image".to_string(), Value::Unknown),
+            (
+                "env".to_string(),
+                Value::Map(BTreeMap::from([("DB".to_string(), Value::Unknown)])),
+            ),
+        ]));
+        let mut unknowns = Vec::new();
+        let j = to_json(&v, &ty, &AttrPath::root(), &mut unknowns);
+        assert_eq!(j, serde_json::json!({"image": "", "env": {"DB": ""}}));
+        assert_eq!(
+            unknowns,
+            vec![
+                AttrPath::attr("env").then_key("DB"),
+                AttrPath::attr("image")
+            ]
+        );
+        assert_eq!(
+            from_json(&j, &ty),
+            Value::Object(BTreeMap::from([
+                ("image".to_string(), Value::string("")),
+                (
+                    "env".to_string(),
+                    Value::Map(BTreeMap::from([("DB".to_string(), Value::string(""))]))
+                ),
+            ]))
+        );
+    }
+}

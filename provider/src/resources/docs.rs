@@ -1,0 +1,222 @@
+//! Registry-style documentation generated from the schema (`docs/index.md`,
+//! `docs/resources/application.md`); a test keeps the committed files up to date.
+
+use crate::plugin::{AttrKind, Attribute, Nesting, Schema, Type};
+
+fn type_name(t: &Type) -> String {
+    match t {
+        Type::Bool => "Boolean".into(),
+        Type::Number => "Number".into(),
+        Type::String => "String".into(),
+        Type::Dynamic => "Dynamic".into(),
+        Type::List(e) => format!("List of {}", type_name(e)),
+        Type::Set(e) => format!("Set of {}", type_name(e)),
+        Type::Map(e) => format!("Map of {}", type_name(e)),
+        Type::Object(_) => "Object".into(),
+        Type::Tuple(_) => "Tuple".into(),
+    }
+}
+
+fn kind_name(a: &Attribute) -> String {
+    match &a.kind {
+        AttrKind::Typed(t) => type_name(t),
+        AttrKind::Nested(Nesting::Single, _) => "Attributes".into(),
+        AttrKind::Nested(Nesting::List, _) => "Attributes List".into(),
+        AttrKind::Nested(Nesting::Set, _) => "Attributes Set".into(),
+        AttrKind::Nested(Nesting::Map, _) => "Attributes Map".into(),
+    }
+}
+
+fn flags(a: &Attribute) -> String {
+    let mut f = vec![kind_name(a)];
+    if a.sensitive {
+        f.push("Sensitive".into());
+    }
+    if a.write_only {
+        f.push("Write-only".into());
+    }
+    f.join(", ")
+}
+
+fn anchor(path: &str) -> String {
+    format!("nestedatt--{}", path.replace('.', "--"))
+}
+
+/// One section (Required / Optional / Read-Only) per level, nested attributes after.
+fn render_attrs(out: &mut String, attrs: &[Attribute], prefix: &str) {
+    let groups: [(&str, fn(&Attribute) -> bool); 3] = [
+        ("Required", |a| a.required),
+        ("Optional", |a| a.optional),
+        ("Read-Only", |a| a.computed && !a.optional && !a.required),
+    ];
+    let mut nested = Vec::new();
+    for (title, pick) in groups {
+        let chosen: Vec<&Attribute> = attrs.iter().filter(|a| pick(a)).collect();
+        if chosen.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("### {title}\n\n"));
+        for a in chosen {
+            let full = if prefix.is_empty() {
+                a.name.clone()
+            } else {
+                format!("{prefix}.{}", a.name)
+            };
+            let more = match &a.kind {
+                AttrKind::Nested(_, inner) => {
+                    nested.push((full.clone(), inner.clone()));
+                    format!(" (see [below for nested schema](#{}))", anchor(&full))
+                }
+                AttrKind::Typed(_) => String::new(),
+            };
+            out.push_str(&format!(
+                "- `{}` ({}) {}{}\n",
+                a.name,
+                flags(a),
+                a.description,
+                more
+            ));
+        }
+        out.push('\n');
+    }
+    for (path, inner) in nested {
+        out.push_str(&format!(
+            "<a id=\"{}\"></a>\n### Nested Schema for `{path}`\n\n",
+            anchor(&path)
+        ));
+        render_attrs(out, &inner, &path);
+    }
+}
+
+fn page(
+    front_title: &str,
+    subcategory: &str,
+    heading: &str,
+    schema: &Schema,
+    example: &str,
+    extra: &str,
+) -> String {
+    let mut out = format!(
+        "---\npage_title: \"{front_title}\"\nsubcategory: \"{subcategory}\"\ndescription: |-\n  {}\n---\n\n# {heading}\n\n{}\n\n## Example Usage\n\n```terraform\n{}```\n\n{extra}## Schema\n\n",
+        schema.block.description, schema.block.description, example
+    );
+    render_attrs(&mut out, &schema.block.attributes, "");
+    out.trim_end().to_string() + "\n"
+}
+
+pub const PROVIDER_EXAMPLE: &str = r#"provider "jke" {
+  environment = "prod"
+
+  eks = {
+    cluster_name = "prod-eu"
+    region       = "eu-west-1"
+  }
+
+  defaults = {
+    namespace = "shop"
+    memory    = "1Gi"
+    ingress = {
+      class_name = "nginx"
+      issuer     = "letsencrypt"
+    }
+  }
+}
+"#;
+
+pub const APPLICATION_EXAMPLE: &str = r#"resource "jke_application" "web" {
+  name  = "web"
+  image = "nginx:1.27"
+  port  = 80
+
+  env = {
+    LOG_LEVEL = "info"
+  }
+
+  ingress = {
+    hosts = ["shop.example.com"]
+  }
+}
+"#;
+
+const IMPORT: &str = "## Import\n\nBy ID (`namespace/name`):\n\n```shell\nterraform import jke_application.web shop/web\n```\n\nOr with an `import` block, by ID or by identity:\n\n```terraform\nimport {\n  to       = jke_application.web\n  identity = { namespace = \"shop\", name = \"web\" }\n}\n```\n\n";
+
+/// (path relative to the repository root, contents)
+pub fn generate() -> Vec<(&'static str, String)> {
+    let s = super::schemas();
+    let mut files = vec![(
+        "docs/index.md",
+        page(
+            "Provider: jke",
+            "",
+            "JKE Provider",
+            &s.provider,
+            PROVIDER_EXAMPLE,
+            "",
+        ),
+    )];
+    for (name, schema) in &s.resources {
+        if name == super::application::TYPE_NAME {
+            files.push((
+                "docs/resources/application.md",
+                page(
+                    "jke_application Resource - jke",
+                    "",
+                    "jke_application (Resource)",
+                    schema,
+                    APPLICATION_EXAMPLE,
+                    IMPORT,
+                ),
+            ));
+        }
+    }
+    files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_attribute_has_a_description(attrs: &[Attribute], path: &str) {
+        for a in attrs {
+            assert!(
+                !a.description.trim().is_empty(),
+                "{path}{} has no description",
+                a.name
+            );
+            if let AttrKind::Nested(_, inner) = &a.kind {
+                every_attribute_has_a_description(inner, &format!("{path}{}.", a.name));
+            }
+        }
+    }
+
+    #[test]
+    fn every_attribute_is_described() {
+        let s = super::super::schemas();
+        every_attribute_has_a_description(&s.provider.block.attributes, "provider.");
+        for (n, r) in &s.resources {
+            every_attribute_has_a_description(&r.block.attributes, &format!("{n}."));
+        }
+    }
+
+    /// The committed docs match the schema. `UPDATE_GOLDEN=1 cargo test` rewrites them.
+    #[test]
+    fn committed_docs_are_up_to_date() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for (rel, want) in generate() {
+            let path = root.join(rel);
+            if std::env::var_os("UPDATE_GOLDEN").is_some() {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)
+                        .unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+                }
+                std::fs::write(&path, &want)
+                    .unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+            }
+            let have = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(
+                have == want,
+                "{rel} is out of date: run `UPDATE_GOLDEN=1 cargo test -p terraform-provider-jke docs` and commit it"
+            );
+        }
+    }
+}
