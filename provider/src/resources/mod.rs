@@ -4,6 +4,7 @@ pub mod application;
 pub mod convert;
 pub mod docs;
 pub mod provider_config;
+pub mod render;
 
 use crate::app::spec::{Input, Spec};
 use crate::app::validate;

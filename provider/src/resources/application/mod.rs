@@ -285,11 +285,6 @@ async fn destroy(cluster: &Cluster, prior_state: &Value) -> ApplyResponse {
             };
         }
     }
-    if spec.create_namespace
-        && let Some(ns) = manifests.iter().find(|m| m.kind == Kind::Namespace)
-    {
-        targets.insert(0, ObjectRef::of(ns));
-    }
     let grace = Duration::from_secs(spec.termination_grace_period.max(0) as u64 + 120);
     match cluster.delete_and_wait(&targets, grace).await {
         Ok(()) => ApplyResponse::default(),

@@ -360,7 +360,7 @@ pub fn settings(mode: Mode) -> Vec<Attribute> {
             "Node labels the pods must run on.",
         ),
     ));
-    v.push(setting(mode, Attribute::typed("create_namespace", Type::Bool, "Create the namespace if it does not exist (and delete it with the app). Default false.")));
+    v.push(setting(mode, Attribute::typed("create_namespace", Type::Bool, "Create the namespace if it does not exist. It is never deleted with the app (other apps may live there). Default false.")));
     v.push(nested(
         mode,
         "rollout",

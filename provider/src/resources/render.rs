@@ -1,0 +1,21 @@
+//! `terraform-provider-jke render`: the manifests a planned `jke_application` expands to,
+//! from its values as `terraform show -json` prints them. Used for golden files and for
+//! reviewing what an app will create.
+
+use crate::app::bundle;
+use crate::app::spec::{Input, Spec};
+
+/// Resource values (a JSON object) -> multi-document YAML of the app's objects.
+pub fn render_values(values: &serde_json::Value) -> Result<String, String> {
+    let input: Input = serde_json::from_value(values.clone()).map_err(|e| {
+        format!("expected the values of one jke_application (terraform show -json): {e}")
+    })?;
+    if input.name.is_none() || input.image.is_none() {
+        return Err(
+            "expected the values of one jke_application: name and image are missing".into(),
+        );
+    }
+    // Planned values carry every setting, so no defaults are needed.
+    let spec = Spec::resolve(&input, &Input::default());
+    Ok(bundle::to_yaml(&bundle::render(&spec)))
+}

@@ -1,0 +1,80 @@
+"""Fixtures for end-to-end tests: real Terraform, the provider binary, the local cluster.
+
+One local cluster serves the whole session: tests/run starts it and exports
+JKE_TEST_KUBECONFIG; run alone, pytest starts one with tests/cluster/up and stops it at the
+end (also when tests fail).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import PROVIDER_BIN, ROOT, Terraform  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def provider_binary() -> Path:
+    if not PROVIDER_BIN.exists():
+        subprocess.run(["cargo", "build", "--release", "-p", "terraform-provider-jke"], cwd=ROOT, check=True)
+    return PROVIDER_BIN
+
+
+class LocalCluster:
+    def __init__(self, kubeconfig: Path):
+        self.kubeconfig = kubeconfig
+        cfg = yaml.safe_load(kubeconfig.read_text())
+        self.context = cfg["current-context"]
+        self.server = next(c["cluster"]["server"] for c in cfg["clusters"])
+        from kubernetes import client, config
+
+        self.api_client = config.new_client_from_config(config_file=str(kubeconfig), context=self.context)
+        self.core = client.CoreV1Api(self.api_client)
+        self.apps = client.AppsV1Api(self.api_client)
+        self.autoscaling = client.AutoscalingV2Api(self.api_client)
+        self.policy = client.PolicyV1Api(self.api_client)
+        self.networking = client.NetworkingV1Api(self.api_client)
+        self.rbac = client.RbacAuthorizationV1Api(self.api_client)
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory) -> LocalCluster:
+    given = os.environ.get("JKE_TEST_KUBECONFIG")
+    if given:
+        yield LocalCluster(Path(given))
+        return
+    d = tmp_path_factory.mktemp("cluster")
+    up = subprocess.run([str(ROOT / "tests/cluster/up"), str(d)], text=True, capture_output=True)
+    try:
+        assert up.returncode == 0, f"tests/cluster/up failed:\n{up.stdout}\n{up.stderr}"
+        yield LocalCluster(d / "kubeconfig")
+    finally:
+        subprocess.run([str(ROOT / "tests/cluster/down"), str(d)], text=True, capture_output=True)
+
+
+@pytest.fixture
+def tf(tmp_path) -> Terraform:
+    work = tmp_path / "work"
+    work.mkdir()
+    return Terraform(work, tmp_path)
+
+
+@pytest.fixture
+def namespace(cluster) -> str:
+    """A fresh namespace for one test, deleted afterwards."""
+    from kubernetes import client
+
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    cluster.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    yield name
+    try:
+        cluster.core.delete_namespace(name)
+    except Exception:  # noqa: BLE001 - best effort cleanup; the cluster is torn down anyway
+        pass

@@ -1,0 +1,109 @@
+"""Real Terraform against the provider binary: CLI config with dev_overrides, and a small
+runner that keeps each command's output for the assertion message."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PROVIDER_DIR = Path(os.environ.get("JKE_PROVIDER_DIR", ROOT / "target" / "release"))
+PROVIDER_BIN = PROVIDER_DIR / "terraform-provider-jke"
+TF_BIN = os.environ.get("TF_BIN") or str(ROOT / "tests" / "bin" / "terraform")
+
+# Environment that would change what Terraform does behind the test's back.
+SCRUB = {"TF_CLI_CONFIG_FILE", "TF_CLI_ARGS", "TF_DATA_DIR", "TF_WORKSPACE", "KUBECONFIG", "TF_LOG"}
+
+
+def hcl(value) -> str:
+    """A Python value as an HCL expression (JSON is valid HCL for values)."""
+    return json.dumps(value)
+
+
+@dataclass
+class Result:
+    args: list[str]
+    code: int
+    out: str
+    err: str
+
+    def __str__(self) -> str:
+        return f"$ terraform {' '.join(self.args)}  (exit {self.code})\n--- stdout\n{self.out}\n--- stderr\n{self.err}"
+
+    def json(self):
+        return json.loads(self.out)
+
+
+class Terraform:
+    def __init__(self, workdir: Path, home: Path, extra_env: dict | None = None):
+        self.workdir = workdir
+        self.home = home
+        cli = home / "dev.tfrc"
+        if not cli.exists():
+            cli.write_text(
+                "provider_installation {\n"
+                f'  dev_overrides {{\n    "jke/jke" = "{PROVIDER_DIR}"\n  }}\n'
+                "  direct {}\n"
+                "}\n"
+            )
+        self.env = {k: v for k, v in os.environ.items() if k not in SCRUB}
+        self.env.update(
+            {
+                "TF_CLI_CONFIG_FILE": str(cli),
+                "CHECKPOINT_DISABLE": "1",
+                "TF_IN_AUTOMATION": "1",
+                "TF_INPUT": "0",
+            }
+        )
+        if extra_env:
+            self.env.update(extra_env)
+
+    def run(self, *args: str, check: bool = True, timeout: int = 900, env: dict | None = None) -> Result:
+        e = dict(self.env)
+        if env:
+            e.update(env)
+        p = subprocess.run(
+            [TF_BIN, *args], cwd=self.workdir, env=e, text=True, capture_output=True, timeout=timeout
+        )
+        r = Result(list(args), p.returncode, p.stdout, p.stderr)
+        if check:
+            assert r.code == 0, str(r)
+        return r
+
+    # The commands tests use most, with the flags automation wants.
+    def validate_json(self) -> dict:
+        r = self.run("validate", "-json", "-no-color", check=False)
+        return r.json()
+
+    def plan(self, *extra: str, check: bool = True) -> Result:
+        return self.run("plan", "-no-color", "-input=false", *extra, check=check)
+
+    def plan_exitcode(self, *extra: str) -> Result:
+        """plan -detailed-exitcode: 0 no changes, 2 changes, 1 error."""
+        return self.run("plan", "-no-color", "-input=false", "-detailed-exitcode", *extra, check=False)
+
+    def apply(self, *extra: str, check: bool = True) -> Result:
+        return self.run("apply", "-no-color", "-input=false", "-auto-approve", *extra, check=check)
+
+    def destroy(self, *extra: str, check: bool = True) -> Result:
+        return self.run("destroy", "-no-color", "-input=false", "-auto-approve", *extra, check=check)
+
+    def state_resource(self, address: str) -> dict:
+        state = self.run("show", "-json").json()
+        for r in state.get("values", {}).get("root_module", {}).get("resources", []):
+            if r["address"] == address:
+                return r["values"]
+        raise AssertionError(f"{address} not in state")
+
+
+def provider_block(kubeconfig: Path | None = None, context: str | None = None, extra: str = "") -> str:
+    conn = ""
+    if kubeconfig is not None:
+        conn = f"  kubernetes = {{\n    config_path    = {hcl(str(kubeconfig))}\n    config_context = {hcl(context)}\n  }}\n"
+    return (
+        'terraform {\n  required_providers {\n    jke = { source = "jke/jke" }\n  }\n}\n\n'
+        f'provider "jke" {{\n{conn}{extra}}}\n'
+    )
