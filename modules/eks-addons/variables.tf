@@ -55,7 +55,7 @@ variable "tags" {
 ################################################################################
 
 variable "vpc_cni" {
-  description = "The Amazon VPC CNI add-on (vpc-cni): pod networking. Its pod identity role gets AmazonEKS_CNI_Policy. See the settings above."
+  description = "The Amazon VPC CNI add-on (vpc-cni): pod networking. Its pod identity role gets AmazonEKS_CNI_Policy. Takes the common settings (see \"Add-on settings\" in the README)."
   type = object({
     enabled                     = optional(bool)
     version                     = optional(string)
@@ -96,7 +96,7 @@ variable "vpc_cni" {
 }
 
 variable "coredns" {
-  description = "The CoreDNS add-on (coredns): cluster DNS. See the settings above."
+  description = "The CoreDNS add-on (coredns): cluster DNS. Takes the common settings (see \"Add-on settings\" in the README)."
   type = object({
     enabled                     = optional(bool)
     version                     = optional(string)
@@ -124,7 +124,7 @@ variable "coredns" {
 }
 
 variable "kube_proxy" {
-  description = "The kube-proxy add-on: Service routing on every node. See the settings above."
+  description = "The kube-proxy add-on: Service routing on every node. Takes the common settings (see \"Add-on settings\" in the README)."
   type = object({
     enabled                     = optional(bool)
     version                     = optional(string)
@@ -152,7 +152,7 @@ variable "kube_proxy" {
 }
 
 variable "pod_identity_agent" {
-  description = "The EKS Pod Identity Agent add-on (eks-pod-identity-agent), which hands IAM credentials to pods; installed before the add-ons that use it. See the settings above."
+  description = "The EKS Pod Identity Agent add-on (eks-pod-identity-agent), which hands IAM credentials to pods; installed before the add-ons that use it. Takes the common settings (see \"Add-on settings\" in the README)."
   type = object({
     enabled                     = optional(bool)
     version                     = optional(string)
@@ -180,7 +180,7 @@ variable "pod_identity_agent" {
 }
 
 variable "metrics_server" {
-  description = "The metrics-server community add-on: the resource metrics API that HorizontalPodAutoscalers (every jke_application has one) and `kubectl top` read. See the settings above."
+  description = "The metrics-server community add-on: the resource metrics API that HorizontalPodAutoscalers (every jke_application has one) and `kubectl top` read. Takes the common settings (see \"Add-on settings\" in the README)."
   type = object({
     enabled                     = optional(bool)
     version                     = optional(string)
@@ -208,7 +208,7 @@ variable "metrics_server" {
 }
 
 variable "cloudwatch_observability" {
-  description = "The Amazon CloudWatch Observability add-on (amazon-cloudwatch-observability): container logs to CloudWatch Logs through Fluent Bit and Container Insights metrics through the CloudWatch agent. Its pod identity role gets CloudWatchAgentServerPolicy and AWSXrayWriteOnlyAccess. See the settings above."
+  description = "The Amazon CloudWatch Observability add-on (amazon-cloudwatch-observability): container logs to CloudWatch Logs through Fluent Bit and Container Insights metrics through the CloudWatch agent. Its pod identity role gets CloudWatchAgentServerPolicy and AWSXrayWriteOnlyAccess. Takes the common settings (see \"Add-on settings\" in the README)."
   type = object({
     enabled                     = optional(bool)
     version                     = optional(string)
@@ -249,7 +249,7 @@ variable "cloudwatch_observability" {
 }
 
 variable "cert_manager" {
-  description = "The cert-manager community add-on: TLS certificates for Ingresses. With `route53_zone_ids`, its pod identity role may answer ACME DNS-01 challenges (TXT records) in those zones. See the settings above."
+  description = "The cert-manager community add-on: TLS certificates for Ingresses. With `route53_zone_ids`, its pod identity role may answer ACME DNS-01 challenges (TXT records) in those zones. Takes the common settings (see \"Add-on settings\" in the README)."
   type = object({
     enabled                     = optional(bool)
     version                     = optional(string)
@@ -290,7 +290,7 @@ variable "cert_manager" {
 }
 
 variable "external_dns" {
-  description = "The external-dns community add-on (off by default): DNS records in Route53 for Ingresses and Services. Needs `route53_zone_ids`; its pod identity role may change records in those zones only. See the settings above."
+  description = "The external-dns community add-on (off by default): DNS records in Route53 for Ingresses and Services. Needs `route53_zone_ids`; its pod identity role may change records in those zones only. Takes the common settings (see \"Add-on settings\" in the README)."
   type = object({
     enabled                     = optional(bool)
     version                     = optional(string)
