@@ -144,6 +144,11 @@ pub struct IdentityAttribute {
 
 impl IdentitySchema {
     pub fn value_type(&self) -> Type {
-        Type::Object(self.attributes.iter().map(|a| (a.name.clone(), a.ty.clone())).collect())
+        Type::Object(
+            self.attributes
+                .iter()
+                .map(|a| (a.name.clone(), a.ty.clone()))
+                .collect(),
+        )
     }
 }
