@@ -36,6 +36,10 @@ def start_moto(tmpdir, *, fidelity: bool = True, timeout: float = 60.0):
 
     Raises RuntimeError with the server's log if it does not answer within `timeout` seconds.
     """
+    import importlib.util
+
+    if importlib.util.find_spec("moto") is None or importlib.util.find_spec("werkzeug") is None:
+        raise RuntimeError(f"moto's server is not installed for {sys.executable}; run tests/setup (it installs moto[server] from tests/requirements.txt)")
     tmpdir = Path(tmpdir)
     tmpdir.mkdir(parents=True, exist_ok=True)
     port_file = tmpdir / "moto.port"

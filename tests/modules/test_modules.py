@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.machinery
 import importlib.util
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -40,6 +41,9 @@ def test_fmt_clean(terraform: Terraform):
 
 
 def test_readme_tables_in_sync():
+    cached = Path(os.environ.get("JKE_CACHE_DIR") or Path.home() / ".cache/jke") / "tools"
+    if not os.environ.get("TERRAFORM_DOCS") and not list(cached.glob("terraform-docs-*")) and not shutil.which("go"):
+        pytest.skip("terraform-docs is not built and there is no go toolchain to build it (tests/setup does)")
     res = subprocess.run([str(HERE / "docs"), "--check"], text=True, capture_output=True, timeout=1800)
     assert res.returncode == 0, res.stderr
 
