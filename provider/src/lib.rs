@@ -2,4 +2,5 @@
 //! `plugin` (Terraform protocol) -> `resources` (Terraform calls to domain calls) ->
 //! `app` (pure application model) and `kube` (the cluster side).
 
+pub mod kube;
 pub mod plugin;
