@@ -391,4 +391,50 @@ mod tests {
         }
         assert!(seen.lock().expect("lock").is_empty(), "nothing was sent");
     }
+
+    /// Through kube's real client stack: a loopback HTTP server sees the bearer token.
+    #[tokio::test]
+    async fn kube_client_sends_the_token_to_the_api_server() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("accept");
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = socket.read(&mut buf).await.expect("read");
+                assert!(n > 0, "client closed early");
+                request.extend_from_slice(&buf[..n]);
+            }
+            let body = r#"{"major":"1","minor":"33","gitVersion":"v1.33.0","gitCommit":"","gitTreeState":"","buildDate":"","goVersion":"","compiler":"","platform":""}"#;
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            socket.write_all(response.as_bytes()).await.expect("write");
+            String::from_utf8_lossy(&request).into_owned()
+        });
+
+        let source = tokens();
+        let config = ::kube::Config::new(format!("http://{addr}").parse().expect("url"));
+        let client = kube_client_with(config, &source).expect("client");
+        let version = client.apiserver_version().await.expect("version");
+        assert_eq!(version.git_version, "v1.33.0");
+
+        let request = server.await.expect("server task");
+        let expected = format!(
+            "authorization: Bearer {}",
+            source.token().await.expect("token")
+        );
+        assert!(
+            request
+                .lines()
+                .any(|line| line.eq_ignore_ascii_case(&expected)),
+            "request lacks the token header:\n{request}"
+        );
+    }
 }
