@@ -75,7 +75,9 @@ pub fn validate_input(input: &Input) -> Vec<Invalid> {
     let mut r = Report(Vec::new());
     // Both may be set when they agree (as `terraform plan -generate-config-out` writes them).
     let agree = match (&input.port, input.ports.as_deref()) {
-        (Some(p), Some([one])) => one.container_port == Some(*p) && one.name.as_deref().is_none_or(|n| n == "http"),
+        (Some(p), Some([one])) => {
+            one.container_port == Some(*p) && one.name.as_deref().is_none_or(|n| n == "http")
+        }
         _ => false,
     };
     if input.port.is_some() && input.ports.is_some() && !agree {

@@ -89,21 +89,33 @@ async fn config_for(k: &KubernetesSettings) -> Result<Config, KubeError> {
 impl Cluster {
     /// Connect and check the environment guard. Fails before any write.
     pub async fn connect(settings: &ClusterSettings) -> Result<Cluster, KubeError> {
-        let (config, eks_environment) = match &settings.connection {
+        let (client, host, eks_environment) = match &settings.connection {
             Connection::None => {
                 return Err(KubeError::Settings(
                     "no cluster connection configured: set kubernetes = { host, cluster_ca_certificate, token } (or config_path with config_context) or eks = { cluster_name, region } in the provider \"jke\" block".into(),
                 ));
             }
-            Connection::Kubernetes(k) => (config_for(k).await?, None),
+            Connection::Kubernetes(k) => {
+                let config = config_for(k).await?;
+                let host = config.cluster_url.to_string();
+                let client = Client::try_from(config).map_err(|e| {
+                    KubeError::Settings(format!("cannot build a client for {host}: {e}"))
+                })?;
+                (client, host, None)
+            }
             Connection::Eks(e) => {
-                let c = super::eks_client::config(e).await?;
-                (c.0, c.1)
+                let conn = super::eks::connect(e)
+                    .await
+                    .map_err(|err| KubeError::Settings(err.to_string()))?;
+                let client = super::eks::kube_client(&conn)
+                    .map_err(|err| KubeError::Settings(err.to_string()))?;
+                (
+                    client,
+                    conn.cluster.endpoint.clone(),
+                    conn.cluster.environment.clone(),
+                )
             }
         };
-        let host = config.cluster_url.to_string();
-        let client = Client::try_from(config)
-            .map_err(|e| KubeError::Settings(format!("cannot build a client for {host}: {e}")))?;
         let cluster = Cluster {
             client,
             host,
