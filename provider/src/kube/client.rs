@@ -131,6 +131,17 @@ impl Cluster {
         let Some(want) = &self.settings.environment else {
             return Ok(());
         };
+        // On EKS the cluster's tag answers without a call to the API server.
+        match eks_tag {
+            Some(tag) if &tag == want => return Ok(()),
+            Some(tag) => {
+                return Err(KubeError::WrongEnvironment(format!(
+                    "the provider is configured for environment {want:?} but the EKS cluster at {} is tagged jke/environment = {tag:?}; nothing was changed. Check the provider's eks settings.",
+                    self.host
+                )));
+            }
+            None => {}
+        }
         let (ns, name) = ENVIRONMENT_CONFIGMAP;
         let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), ns);
         let marker = api
@@ -140,8 +151,7 @@ impl Cluster {
                 KubeError::from_kube(e, &self.host, &format!("get ConfigMap {ns}/{name}"))
             })?
             .and_then(|cm| cm.data.and_then(|d| d.get(ENVIRONMENT_KEY).cloned()));
-        let have = marker.or(eks_tag);
-        match have {
+        match marker {
             Some(h) if &h == want => Ok(()),
             Some(h) => Err(KubeError::WrongEnvironment(format!(
                 "the provider is configured for environment {want:?} but the cluster at {} is {h:?} (ConfigMap {ns}/{name}); nothing was changed. Check the provider's connection settings.",
