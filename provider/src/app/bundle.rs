@@ -309,15 +309,17 @@ fn deployment(spec: &Spec) -> Deployment {
     if spec.has_secret() {
         pod_annotations.insert(SECRET_CHECKSUM.into(), secret_checksum(spec));
     }
-    let mut resources = ResourceRequirements::default();
-    resources.requests = Some(BTreeMap::from([
-        ("cpu".to_string(), Quantity(spec.cpu.clone())),
-        ("memory".to_string(), Quantity(spec.memory.clone())),
-    ]));
-    resources.limits = Some(BTreeMap::from([
-        ("cpu".to_string(), Quantity(spec.cpu_limit.clone())),
-        ("memory".to_string(), Quantity(spec.memory_limit.clone())),
-    ]));
+    let resources = ResourceRequirements {
+        requests: Some(BTreeMap::from([
+            ("cpu".to_string(), Quantity(spec.cpu.clone())),
+            ("memory".to_string(), Quantity(spec.memory.clone())),
+        ])),
+        limits: Some(BTreeMap::from([
+            ("cpu".to_string(), Quantity(spec.cpu_limit.clone())),
+            ("memory".to_string(), Quantity(spec.memory_limit.clone())),
+        ])),
+        ..ResourceRequirements::default()
+    };
     let container = Container {
         name: spec.name.clone(),
         image: Some(spec.image.clone()),

@@ -38,7 +38,7 @@ pub enum Observed {
     /// Nothing of the app exists any more: Terraform should plan to create it.
     Gone,
     Present {
-        spec: Spec,
+        spec: Box<Spec>,
         drift: BTreeMap<String, String>,
     },
 }
@@ -499,7 +499,10 @@ pub fn observe(prior: &Spec, live: &Live) -> Observed {
     let mut spec = prior.clone();
     take_back(&mut spec, live, Depth::Attributes);
     let drift = drift(&bundle::render(&spec), live);
-    Observed::Present { spec, drift }
+    Observed::Present {
+        spec: Box::new(spec),
+        drift,
+    }
 }
 
 /// Import: rebuild a spec from the live objects (Deployment required) over `defaults`.
@@ -557,7 +560,7 @@ mod tests {
         assert_eq!(
             observe(&s, &live_of(&s)),
             Observed::Present {
-                spec: s.clone(),
+                spec: Box::new(s.clone()),
                 drift: BTreeMap::new()
             }
         );
@@ -593,7 +596,7 @@ mod tests {
         assert_eq!(
             observe(&s, &live),
             Observed::Present {
-                spec: s.clone(),
+                spec: Box::new(s.clone()),
                 drift: BTreeMap::new()
             }
         );
