@@ -12,7 +12,7 @@ use crate::kube::Cluster;
 use crate::plugin::{
     ApplyRequest, ApplyResponse, AttrPath, ConfigureRequest, Diagnostic, Diagnostics,
     ImportRequest, ImportResponse, PlanRequest, PlanResponse, Provider, ProviderSchemas,
-    ReadRequest, ReadResponse, UpgradeStateRequest, UpgradeStateResponse, Value,
+    ReadRequest, ReadResponse, Value,
 };
 use provider_config::ProviderConfig;
 use std::sync::{Arc, RwLock};
@@ -146,14 +146,8 @@ impl Provider for JkeProvider {
         }
     }
 
-    async fn upgrade_resource_state(&self, req: UpgradeStateRequest) -> UpgradeStateResponse {
-        // Schema version 0 is the only one so far: the stored JSON already has our shape.
-        let ty = application::plan::resource_type();
-        UpgradeStateResponse {
-            upgraded_state: convert::from_json(&req.raw_state, &ty),
-            diagnostics: Diagnostics::new(),
-        }
-    }
+    // UpgradeResourceState: the trait's default reads stored state with the current schema
+    // (schema version 0 is the only one so far).
 
     async fn read_resource(&self, req: ReadRequest) -> ReadResponse {
         if req.type_name != application::TYPE_NAME {

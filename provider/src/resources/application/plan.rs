@@ -8,8 +8,10 @@ use crate::plugin::{AttrPath, Diagnostic, Diagnostics, PathStep, Type, Value};
 use crate::resources::convert;
 use std::collections::BTreeMap;
 
-pub fn resource_type() -> Type {
-    resource_schema().block.value_type()
+/// The resource's value type, built once: every plan and read converts through it.
+pub fn resource_type() -> &'static Type {
+    static TYPE: std::sync::OnceLock<Type> = std::sync::OnceLock::new();
+    TYPE.get_or_init(|| resource_schema().block.value_type())
 }
 
 /// A configuration decoded into the model, with the paths whose values are unknown.
@@ -20,7 +22,7 @@ pub struct Decoded {
 
 pub fn decode_input(config: &Value) -> Result<Decoded, Diagnostics> {
     let mut unknowns = Vec::new();
-    let json = convert::to_json(config, &resource_type(), &AttrPath::root(), &mut unknowns);
+    let json = convert::to_json(config, resource_type(), &AttrPath::root(), &mut unknowns);
     match serde_json::from_value::<Input>(json) {
         Ok(input) => Ok(Decoded { input, unknowns }),
         Err(e) => Err(Diagnostic::error(
@@ -66,7 +68,7 @@ pub fn encode_state(spec: &Spec, drift: &BTreeMap<String, String>) -> Value {
             serde_json::to_value(drift).unwrap_or_default(),
         );
     }
-    convert::from_json(&json, &resource_type())
+    convert::from_json(&json, resource_type())
 }
 
 /// Back from state: every setting is present, so resolving against no defaults is exact.
@@ -216,7 +218,7 @@ mod tests {
 
     fn config(pairs: &[(&str, Value)]) -> Value {
         let mut m: BTreeMap<String, Value> =
-            match convert::from_json(&serde_json::json!({}), &resource_type()) {
+            match convert::from_json(&serde_json::json!({}), resource_type()) {
                 Value::Object(m) => m,
                 _ => BTreeMap::new(),
             };
