@@ -364,27 +364,27 @@ variable "node_groups" {
   }
 
   validation {
-    condition     = alltrue([for g in (var.node_groups == null ? [] : values(var.node_groups)) : contains(["ON_DEMAND", "SPOT"], g.capacity_type)])
+    condition     = alltrue([for g in(var.node_groups == null ? [] : values(var.node_groups)) : contains(["ON_DEMAND", "SPOT"], g.capacity_type)])
     error_message = "node_groups[*].capacity_type must be \"ON_DEMAND\" or \"SPOT\"."
   }
 
   validation {
-    condition     = alltrue([for g in (var.node_groups == null ? [] : values(var.node_groups)) : g.min_size >= 0 && g.max_size >= 1 && g.min_size <= g.desired_size && g.desired_size <= g.max_size])
+    condition     = alltrue([for g in(var.node_groups == null ? [] : values(var.node_groups)) : g.min_size >= 0 && g.max_size >= 1 && g.min_size <= g.desired_size && g.desired_size <= g.max_size])
     error_message = "node_groups[*] sizes must satisfy 0 <= min_size <= desired_size <= max_size and max_size >= 1."
   }
 
   validation {
-    condition     = alltrue([for g in (var.node_groups == null ? [] : values(var.node_groups)) : length(g.instance_types) > 0])
+    condition     = alltrue([for g in(var.node_groups == null ? [] : values(var.node_groups)) : length(g.instance_types) > 0])
     error_message = "node_groups[*].instance_types must list at least one EC2 instance type, e.g. [\"m6i.large\"]."
   }
 
   validation {
-    condition     = alltrue([for g in (var.node_groups == null ? [] : values(var.node_groups)) : g.disk_size >= 20 && g.disk_size <= 16384])
+    condition     = alltrue([for g in(var.node_groups == null ? [] : values(var.node_groups)) : g.disk_size >= 20 && g.disk_size <= 16384])
     error_message = "node_groups[*].disk_size must be from 20 to 16384 GiB."
   }
 
   validation {
-    condition = alltrue([for g in (var.node_groups == null ? [] : values(var.node_groups)) : contains([
+    condition = alltrue([for g in(var.node_groups == null ? [] : values(var.node_groups)) : contains([
       "AL2023_x86_64_STANDARD", "AL2023_ARM_64_STANDARD", "AL2023_x86_64_NVIDIA", "AL2023_x86_64_NEURON",
       "AL2023_ARM_64_NVIDIA", "BOTTLEROCKET_x86_64", "BOTTLEROCKET_ARM_64", "BOTTLEROCKET_x86_64_NVIDIA",
       "BOTTLEROCKET_ARM_64_NVIDIA", "AL2_x86_64", "AL2_x86_64_GPU", "AL2_ARM_64",
@@ -393,12 +393,12 @@ variable "node_groups" {
   }
 
   validation {
-    condition     = alltrue(flatten([for g in (var.node_groups == null ? [] : values(var.node_groups)) : [for t in g.taints : contains(["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"], t.effect)]]))
+    condition     = alltrue(flatten([for g in(var.node_groups == null ? [] : values(var.node_groups)) : [for t in g.taints : contains(["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"], t.effect)]]))
     error_message = "node_groups[*].taints[*].effect must be \"NO_SCHEDULE\", \"NO_EXECUTE\" or \"PREFER_NO_SCHEDULE\"."
   }
 
   validation {
-    condition     = alltrue([for g in (var.node_groups == null ? [] : values(var.node_groups)) : g.max_unavailable_percentage >= 1 && g.max_unavailable_percentage <= 100])
+    condition     = alltrue([for g in(var.node_groups == null ? [] : values(var.node_groups)) : g.max_unavailable_percentage >= 1 && g.max_unavailable_percentage <= 100])
     error_message = "node_groups[*].max_unavailable_percentage must be from 1 to 100."
   }
 }

@@ -1,7 +1,9 @@
 //! The Terraform side: go-plugin handshake, the tfplugin6 gRPC service, values and schemas.
 //! Knows nothing of Kubernetes.
 
+pub mod codec;
 pub mod diagnostics;
+pub mod proto;
 pub mod provider;
 pub mod schema;
 pub mod value;

@@ -61,6 +61,59 @@ impl Type {
             Type::Tuple(ts) => json!(["tuple", ts.iter().map(Type::to_json).collect::<Vec<_>>()]),
         }
     }
+
+    /// Parses the JSON form of a type (the inverse of [`Type::to_json`]), as it appears in
+    /// dynamically-typed values. An `["object", {...}, [optional...]]` type constraint is
+    /// accepted and read as the plain object type.
+    pub fn from_json(json: &serde_json::Value) -> Result<Type, String> {
+        use serde_json::Value as J;
+        match json {
+            J::String(s) => match s.as_str() {
+                "bool" => Ok(Type::Bool),
+                "number" => Ok(Type::Number),
+                "string" => Ok(Type::String),
+                "dynamic" => Ok(Type::Dynamic),
+                other => Err(format!("unknown primitive type {other:?}")),
+            },
+            J::Array(parts) => {
+                let kind = parts
+                    .first()
+                    .and_then(J::as_str)
+                    .ok_or("type array must start with a type name")?;
+                let arg = parts
+                    .get(1)
+                    .ok_or_else(|| format!("{kind} type needs an argument"))?;
+                match kind {
+                    "list" => Ok(Type::list(Type::from_json(arg)?)),
+                    "set" => Ok(Type::set(Type::from_json(arg)?)),
+                    "map" => Ok(Type::map(Type::from_json(arg)?)),
+                    "object" => {
+                        let attrs = arg
+                            .as_object()
+                            .ok_or("object type needs a JSON object of attribute types")?;
+                        let mut out = BTreeMap::new();
+                        for (name, t) in attrs {
+                            out.insert(name.clone(), Type::from_json(t)?);
+                        }
+                        Ok(Type::Object(out))
+                    }
+                    "tuple" => {
+                        let elems = arg
+                            .as_array()
+                            .ok_or("tuple type needs a JSON array of element types")?;
+                        Ok(Type::Tuple(
+                            elems
+                                .iter()
+                                .map(Type::from_json)
+                                .collect::<Result<_, _>>()?,
+                        ))
+                    }
+                    other => Err(format!("unknown type kind {other:?}")),
+                }
+            }
+            other => Err(format!("not a type: {other}")),
+        }
+    }
 }
 
 /// A Terraform number. Integers stay exact; everything else is a float.
