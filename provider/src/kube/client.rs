@@ -3,6 +3,7 @@
 
 use super::error::KubeError;
 use super::settings::{ClusterSettings, Connection, KubernetesSettings};
+use crate::app::platform;
 use base64::Engine;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::config::{
@@ -11,9 +12,9 @@ use kube::config::{
 };
 use kube::{Api, Client, Config};
 
-/// ConfigMap that says which environment a cluster is.
-pub const ENVIRONMENT_CONFIGMAP: (&str, &str) = ("kube-system", "jke-environment");
-pub const ENVIRONMENT_KEY: &str = "name";
+/// ConfigMap that says which environment a cluster is (written by `jke_cluster`).
+pub const ENVIRONMENT_CONFIGMAP: (&str, &str) = (platform::MARKER_NAMESPACE, platform::MARKER_NAME);
+pub const ENVIRONMENT_KEY: &str = platform::MARKER_KEY;
 
 /// A connected, environment-checked cluster.
 #[derive(Clone)]
