@@ -90,6 +90,17 @@ async fn config_for(k: &KubernetesSettings) -> Result<Config, KubeError> {
 impl Cluster {
     /// Connect and check the environment guard. Fails before any write.
     pub async fn connect(settings: &ClusterSettings) -> Result<Cluster, KubeError> {
+        let (cluster, eks_environment) = Self::connect_unguarded(settings).await?;
+        cluster.check_environment(eks_environment).await?;
+        Ok(cluster)
+    }
+
+    /// Connect WITHOUT the environment guard; also returns the EKS cluster's
+    /// `jke/environment` tag. Only for `jke_cluster`, which writes the marker the guard reads
+    /// and checks it itself first with [`Cluster::check_marker_for`].
+    pub async fn connect_unguarded(
+        settings: &ClusterSettings,
+    ) -> Result<(Cluster, Option<String>), KubeError> {
         let (config, eks_environment) = match &settings.connection {
             Connection::None => {
                 return Err(KubeError::Settings(
@@ -110,8 +121,38 @@ impl Cluster {
             host,
             settings: settings.clone(),
         };
-        cluster.check_environment(eks_environment).await?;
-        Ok(cluster)
+        Ok((cluster, eks_environment))
+    }
+
+    /// The environment the cluster's marker ConfigMap names, if there is one.
+    pub async fn environment_marker(&self) -> Result<Option<String>, KubeError> {
+        let (ns, name) = ENVIRONMENT_CONFIGMAP;
+        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), ns);
+        Ok(api
+            .get_opt(name)
+            .await
+            .map_err(|e| {
+                KubeError::from_kube(e, &self.host, &format!("get ConfigMap {ns}/{name}"))
+            })?
+            .and_then(|cm| cm.data.and_then(|d| d.get(ENVIRONMENT_KEY).cloned())))
+    }
+
+    /// `jke_cluster`'s own guard, before it reads or writes anything else: the cluster may
+    /// be unmarked (it is about to be marked), or marked with `resource_env`; see
+    /// [`marker_allows`].
+    pub async fn check_marker_for(
+        &self,
+        resource_env: &str,
+        eks_tag: Option<&str>,
+    ) -> Result<(), KubeError> {
+        let marker = self.environment_marker().await?;
+        marker_allows(
+            self.settings.environment.as_deref(),
+            resource_env,
+            marker.as_deref(),
+            eks_tag,
+            &self.host,
+        )
     }
 
     /// "I thought it was dev, it was prod": refuse to work on a cluster of another
@@ -121,15 +162,7 @@ impl Cluster {
             return Ok(());
         };
         let (ns, name) = ENVIRONMENT_CONFIGMAP;
-        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), ns);
-        let marker = api
-            .get_opt(name)
-            .await
-            .map_err(|e| {
-                KubeError::from_kube(e, &self.host, &format!("get ConfigMap {ns}/{name}"))
-            })?
-            .and_then(|cm| cm.data.and_then(|d| d.get(ENVIRONMENT_KEY).cloned()));
-        let have = marker.or(eks_tag);
+        let have = self.environment_marker().await?.or(eks_tag);
         match have {
             Some(h) if &h == want => Ok(()),
             Some(h) => Err(KubeError::WrongEnvironment(format!(
@@ -141,5 +174,60 @@ impl Cluster {
                 self.host
             ))),
         }
+    }
+}
+
+/// Whether `jke_cluster` with environment `resource_env` may write to a cluster whose marker
+/// says `marker` (and whose EKS tag says `eks_tag`), under a provider configured for
+/// `provider_env`. The first write to an unmarked cluster is how it gets its marker; after
+/// that, the marker must match. Changing a cluster's environment takes deleting the marker
+/// by hand.
+pub fn marker_allows(
+    provider_env: Option<&str>,
+    resource_env: &str,
+    marker: Option<&str>,
+    eks_tag: Option<&str>,
+    host: &str,
+) -> Result<(), KubeError> {
+    let (ns, name) = ENVIRONMENT_CONFIGMAP;
+    if let Some(p) = provider_env
+        && p != resource_env
+    {
+        return Err(KubeError::WrongEnvironment(format!(
+            "the provider is configured for environment {p:?} but this jke_cluster is for {resource_env:?}; nothing was changed. Use the same environment in both."
+        )));
+    }
+    match (marker, eks_tag) {
+        (Some(m), _) if m != resource_env => Err(KubeError::WrongEnvironment(format!(
+            "the cluster at {host} is marked as environment {m:?} (ConfigMap {ns}/{name}) but this jke_cluster is for {resource_env:?}; nothing was changed. Check the provider's connection settings; to re-purpose the cluster, delete that ConfigMap first."
+        ))),
+        (None, Some(t)) if t != resource_env => Err(KubeError::WrongEnvironment(format!(
+            "the EKS cluster at {host} is tagged jke/environment = {t:?} but this jke_cluster is for {resource_env:?}; nothing was changed. Check the provider's connection settings."
+        ))),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jke_cluster_may_mark_an_unmarked_cluster_but_not_remark_one() {
+        let h = "https://k";
+        assert!(marker_allows(None, "dev", None, None, h).is_ok());
+        assert!(marker_allows(Some("dev"), "dev", None, None, h).is_ok());
+        assert!(marker_allows(Some("dev"), "dev", Some("dev"), None, h).is_ok());
+        assert!(marker_allows(Some("dev"), "dev", None, Some("dev"), h).is_ok());
+        let refused = |r: Result<(), KubeError>| match r {
+            Err(KubeError::WrongEnvironment(m)) => m,
+            other => panic!("expected a refusal, got {other:?}"),
+        };
+        let m = refused(marker_allows(None, "dev", Some("prod"), None, h));
+        assert!(m.contains("\"prod\"") && m.contains("\"dev\"") && m.contains(h));
+        let m = refused(marker_allows(Some("prod"), "dev", None, None, h));
+        assert!(m.contains("\"prod\"") && m.contains("\"dev\""));
+        refused(marker_allows(Some("dev"), "dev", Some("prod"), None, h));
+        refused(marker_allows(None, "dev", None, Some("prod"), h));
     }
 }
