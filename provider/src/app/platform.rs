@@ -1224,19 +1224,15 @@ mod tests {
     #[test]
     fn drift_names_changed_fields_and_deleted_objects_and_ignores_server_fields() {
         let objs = render(&full());
-        let mut live: Vec<Option<Json>> = objs.iter().map(|o| Some(o.object.clone())).collect();
+        let mut objects: Vec<Json> = objs.iter().map(|o| o.object.clone()).collect();
         // Fields the server adds are not drift; equal quantities in another spelling neither.
-        live[0].as_mut().map(|o| {
-            o["metadata"]["labels"]["kubernetes.io/metadata.name"] = json!("shop");
-            o["status"] = json!({ "phase": "Active" });
-        });
-        live[3]
-            .as_mut()
-            .map(|o| o["spec"]["hard"]["requests.cpu"] = json!("8000m"));
+        objects[0]["metadata"]["labels"]["kubernetes.io/metadata.name"] = json!("shop");
+        objects[0]["status"] = json!({ "phase": "Active" });
+        objects[3]["spec"]["hard"]["requests.cpu"] = json!("8000m");
+        let live: Vec<Option<Json>> = objects.iter().cloned().map(Some).collect();
         assert_eq!(drift(&objs, &live), Some(BTreeMap::new()));
-        live[3]
-            .as_mut()
-            .map(|o| o["spec"]["hard"]["limits.memory"] = json!("1Gi"));
+        objects[3]["spec"]["hard"]["limits.memory"] = json!("1Gi");
+        let mut live: Vec<Option<Json>> = objects.into_iter().map(Some).collect();
         live[5] = None;
         let d = drift(&objs, &live).unwrap_or_default();
         assert_eq!(

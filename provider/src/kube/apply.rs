@@ -421,6 +421,8 @@ impl Cluster {
             Ok(list) => Ok(list
                 .items
                 .into_iter()
+                // Objects already being deleted are on their way out.
+                .filter(|o| o.metadata.deletion_timestamp.is_none())
                 .filter_map(|o| {
                     Some(GenericRef {
                         ty: ty.clone(),
@@ -452,20 +454,27 @@ impl Cluster {
         }
     }
 
-    /// Delete one object (background propagation); already gone, or its type not served, is
-    /// fine.
+    /// Delete one object (background propagation); already gone, already being deleted (a
+    /// terminating namespace answers 409), or its type not served, is fine.
     pub async fn delete_generic(&self, r: &GenericRef) -> Result<(), KubeError> {
         let dp = DeleteParams {
             propagation_policy: Some(PropagationPolicy::Background),
             ..DeleteParams::default()
         };
-        match self
-            .generic_api(&r.ty, r.namespace.as_deref())
-            .delete(&r.name, &dp)
-            .await
-        {
+        let api = self.generic_api(&r.ty, r.namespace.as_deref());
+        match api.delete(&r.name, &dp).await {
             Ok(_) => Ok(()),
             Err(e) if is_404(&e) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 409 => match api.get_opt(&r.name).await {
+                Ok(None) => Ok(()),
+                Ok(Some(o)) if o.metadata.deletion_timestamp.is_some() => Ok(()),
+                _ => Err(KubeError::Api {
+                    action: format!("delete {}", r.describe()),
+                    code: s.code,
+                    reason: s.reason.clone(),
+                    message: s.message.clone(),
+                }),
+            },
             Err(e) => Err(self.err(e, format!("delete {}", r.describe()))),
         }
     }
