@@ -94,7 +94,7 @@ locals {
   # Add-ons whose service account gets an IAM role: one the module creates, or one given.
   with_role = {
     for name, a in local.enabled : name => a
-    if a.role_name != null && (a.settings.create_role || a.settings.role_arn != null)
+    if a.service_account != null && (a.settings.role_arn != null || (a.settings.create_role && a.role_name != null))
   }
   created_roles = {
     for name, a in local.with_role : name => a

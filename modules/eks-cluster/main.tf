@@ -99,7 +99,9 @@ resource "aws_security_group" "control_plane" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "control_plane_https" {
-  for_each = toset(concat([local.vpc_cidr_block], var.private_access_cidrs))
+  # Keyed by labels known at plan time: a given VPC's CIDR is only read at apply when the
+  # VPC is created in the same run.
+  for_each = merge({ vpc = local.vpc_cidr_block }, { for c in var.private_access_cidrs : c => c })
 
   security_group_id = aws_security_group.control_plane.id
   description       = "Kubernetes API over HTTPS"
@@ -189,8 +191,8 @@ resource "aws_eks_cluster" "this" {
       error_message = "At least one of endpoint_public_access and endpoint_private_access must be true, or nothing can reach the Kubernetes API."
     }
     precondition {
-      condition     = local.create_vpc || length(var.subnet_ids) >= 2
-      error_message = "With vpc_id set, subnet_ids must list at least two private subnets in different availability zones."
+      condition     = local.create_vpc || (var.vpc_id != null && length(var.subnet_ids) >= 2)
+      error_message = "With an existing VPC, set vpc_id and list at least two of its private subnets (in different availability zones) in subnet_ids."
     }
   }
 

@@ -18,7 +18,9 @@ data "aws_availability_zones" "available" {
 }
 
 locals {
-  create_vpc = var.vpc_id == null
+  # Decided by the subnet list, whose length is known at plan time even when the IDs come
+  # from resources created in the same run (a VPC ID compared with null would not be).
+  create_vpc = length(var.subnet_ids) == 0
 
   azs = local.create_vpc ? (
     length(var.availability_zones) > 0 ? var.availability_zones : slice(data.aws_availability_zones.available[0].names, 0, var.availability_zone_count)
@@ -49,6 +51,13 @@ resource "aws_vpc" "this" {
   enable_dns_hostnames = true
 
   tags = merge(local.tags, { Name = var.name })
+
+  lifecycle {
+    precondition {
+      condition     = var.vpc_id == null
+      error_message = "vpc_id is set but subnet_ids is empty: list the private subnets of that VPC for the cluster, or leave vpc_id null to create a VPC."
+    }
+  }
 }
 
 resource "aws_internet_gateway" "this" {

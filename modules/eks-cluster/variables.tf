@@ -45,7 +45,7 @@ variable "tags" {
 ################################################################################
 
 variable "vpc_id" {
-  description = "ID of an existing VPC to use. Leave null to let the module create a VPC with public and private subnets; when set, `subnet_ids` is required."
+  description = "ID of an existing VPC to use, together with `subnet_ids`. Leave both empty to let the module create a VPC with public and private subnets."
   type        = string
   default     = null
 
@@ -56,7 +56,7 @@ variable "vpc_id" {
 }
 
 variable "subnet_ids" {
-  description = "Private subnet IDs (in at least two availability zones) for the node groups and the control plane's network interfaces. Only used with `vpc_id`."
+  description = "Private subnet IDs of the existing `vpc_id` (in at least two availability zones) for the node groups and the control plane's network interfaces. Non-empty means: use that VPC, create no network."
   type        = list(string)
   default     = []
 

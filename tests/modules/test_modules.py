@@ -165,7 +165,9 @@ def moto_cluster(terraform: Terraform, moto_url: str, tmp_path_factory):
     var = f"-var=aws_endpoint={moto_url}"
     terraform.init(workdir)
     terraform.run(workdir, "apply", "-auto-approve", "-input=false", "-no-color", var)
-    outputs = json.loads(terraform.run(workdir, "output", "-json", "-no-color").stdout)["cluster"]["value"]
+    all_outputs = json.loads(terraform.run(workdir, "output", "-json", "-no-color").stdout)
+    outputs = all_outputs["cluster"]["value"]
+    outputs["existing_vpc"] = all_outputs["cluster_existing_vpc"]["value"]
     state = {"destroyed": False}
     yield workdir, var, outputs, moto_url, state
     if not state["destroyed"]:
@@ -238,6 +240,26 @@ def test_moto_network_and_node_groups(moto_cluster):
     assert ebs["VolumeType"] == "gp3" and ebs["Encrypted"] and ebs["VolumeSize"] == 50
 
 
+def test_moto_existing_vpc_created_in_the_same_run(moto_cluster):
+    """A VPC whose IDs are unknown at plan time (made next to the module) is used as is."""
+    _, _, outputs, url, _ = moto_cluster
+    byo = outputs["existing_vpc"]
+    assert byo["environment"] == "stg" and byo["public_subnet_ids"] == [] and byo["oidc_provider_arn"] is None
+    assert byo["vpc_cidr_block"] == "10.90.0.0/16"
+    cluster = _boto("eks", url).describe_cluster(name="jke-moto-byo")["cluster"]
+    assert cluster["tags"]["jke/environment"] == "stg"
+    vpc = cluster["resourcesVpcConfig"]
+    assert vpc["vpcId"] == byo["vpc_id"] and sorted(vpc["subnetIds"]) == sorted(byo["private_subnet_ids"])
+    assert not vpc["endpointPublicAccess"] and vpc["endpointPrivateAccess"]
+    ec2 = _boto("ec2", url)
+    group = ec2.describe_security_groups(GroupIds=[byo["control_plane_security_group_id"]])["SecurityGroups"][0]
+    assert group["VpcId"] == byo["vpc_id"]
+    cidrs = {r["CidrIp"] for p in group["IpPermissions"] if p.get("FromPort") == 443 for r in p["IpRanges"]}
+    assert cidrs == {"10.90.0.0/16", "172.16.0.0/12"}
+    # No network of its own: only the fixture's VPC and the other cluster's.
+    assert not ec2.describe_nat_gateways(Filter=[{"Name": "vpc-id", "Values": [byo["vpc_id"]]}])["NatGateways"]
+
+
 def test_moto_desired_size_is_left_to_the_autoscaler(moto_cluster, terraform: Terraform):
     workdir, var, outputs, url, _ = moto_cluster
     eks = _boto("eks", url)
@@ -253,11 +275,12 @@ def test_moto_destroy_removes_everything(moto_cluster, terraform: Terraform):
     state["destroyed"] = True
     assert _boto("eks", url).list_clusters()["clusters"] == []
     roles = [r["RoleName"] for r in _boto("iam", url).list_roles()["Roles"]]
-    assert not [r for r in roles if r.startswith("jke-moto-")]
+    assert not [r for r in roles if r.startswith("jke-moto")]
     assert _boto("iam", url).list_open_id_connect_providers()["OpenIDConnectProviderList"] == []
     ec2 = _boto("ec2", url)
-    assert ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [outputs["vpc_id"]]}])["Vpcs"] == []
-    groups = _boto("logs", url).describe_log_groups(logGroupNamePrefix="/aws/eks/jke-moto")["logGroups"]
+    for vpc_id in (outputs["vpc_id"], outputs["existing_vpc"]["vpc_id"]):
+        assert ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Vpcs"] == []
+    groups = _boto("logs", url).describe_log_groups(logGroupNamePrefix="/aws/eks/")["logGroups"]
     assert groups == []
     key = _boto("kms", url).describe_key(KeyId=outputs["kms_key_arn"])["KeyMetadata"]
     assert key["KeyState"] == "PendingDeletion"

@@ -174,6 +174,21 @@ run "given_role_and_no_role" {
   }
 }
 
+run "cert_manager_given_role_without_zones" {
+  command = plan
+
+  variables {
+    cert_manager = {
+      role_arn = "arn:aws:iam::111122223333:role/private-ca-issuer"
+    }
+  }
+
+  assert {
+    condition     = [for p in aws_eks_addon.this["cert-manager"].pod_identity_association : p.role_arn] == ["arn:aws:iam::111122223333:role/private-ca-issuer"] && !contains(keys(aws_iam_role.addon), "cert-manager")
+    error_message = "A given role is associated with cert-manager even without hosted zones (e.g. for a private CA issuer)."
+  }
+}
+
 run "additional_policies" {
   command = plan
 

@@ -120,7 +120,7 @@ run "endpoint_and_authentication" {
     error_message = "No access entries without principals."
   }
   assert {
-    condition     = [for r in aws_vpc_security_group_ingress_rule.control_plane_https : r.cidr_ipv4] == ["10.0.0.0/16"] && aws_vpc_security_group_ingress_rule.control_plane_https["10.0.0.0/16"].from_port == 443
+    condition     = [for r in aws_vpc_security_group_ingress_rule.control_plane_https : r.cidr_ipv4] == ["10.0.0.0/16"] && aws_vpc_security_group_ingress_rule.control_plane_https["vpc"].from_port == 443
     error_message = "The control plane security group allows HTTPS from the VPC only."
   }
   assert {

@@ -65,7 +65,7 @@ run "existing_vpc_creates_no_network" {
     error_message = "Nodes run in the given subnets."
   }
   assert {
-    condition     = aws_security_group.control_plane.vpc_id == "vpc-0123456789abcdef0" && keys(aws_vpc_security_group_ingress_rule.control_plane_https) == ["172.31.0.0/16"]
+    condition     = aws_security_group.control_plane.vpc_id == "vpc-0123456789abcdef0" && aws_vpc_security_group_ingress_rule.control_plane_https["vpc"].cidr_ipv4 == "172.31.0.0/16" && length(aws_vpc_security_group_ingress_rule.control_plane_https) == 1
     error_message = "The control plane security group is in the given VPC and allows HTTPS from its CIDR."
   }
   assert {
@@ -80,6 +80,33 @@ run "existing_vpc_needs_two_subnets" {
   variables {
     vpc_id     = "vpc-0123456789abcdef0"
     subnet_ids = ["subnet-0000000000000000a"]
+  }
+
+  override_data {
+    target = data.aws_vpc.given[0]
+    values = {
+      cidr_block = "172.31.0.0/16"
+    }
+  }
+
+  expect_failures = [aws_eks_cluster.this]
+}
+
+run "vpc_id_without_subnets_is_rejected" {
+  command = plan
+
+  variables {
+    vpc_id = "vpc-0123456789abcdef0"
+  }
+
+  expect_failures = [aws_vpc.this[0]]
+}
+
+run "subnets_without_vpc_id_are_rejected" {
+  command = plan
+
+  variables {
+    subnet_ids = ["subnet-0000000000000000a", "subnet-0000000000000000b"]
   }
 
   override_data {
@@ -315,7 +342,7 @@ run "given_kms_key_irsa_off_private_endpoint" {
     error_message = "Private-only endpoint."
   }
   assert {
-    condition     = toset(keys(aws_vpc_security_group_ingress_rule.control_plane_https)) == toset(["10.0.0.0/16", "172.16.0.0/12"])
+    condition     = toset([for r in aws_vpc_security_group_ingress_rule.control_plane_https : r.cidr_ipv4]) == toset(["10.0.0.0/16", "172.16.0.0/12"])
     error_message = "HTTPS to the private endpoint from the VPC and the extra CIDRs."
   }
   assert {

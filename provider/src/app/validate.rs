@@ -73,7 +73,14 @@ fn with(mut p: FieldPath, seg: Seg) -> FieldPath {
 /// Problems visible only in what the user wrote (before defaults hide them).
 pub fn validate_input(input: &Input) -> Vec<Invalid> {
     let mut r = Report(Vec::new());
-    if input.port.is_some() && input.ports.is_some() {
+    // Both may be set when they agree (as `terraform plan -generate-config-out` writes them).
+    let agree = match (&input.port, input.ports.as_deref()) {
+        (Some(p), Some([one])) => {
+            one.container_port == Some(*p) && one.name.as_deref().is_none_or(|n| n == "http")
+        }
+        _ => false,
+    };
+    if input.port.is_some() && input.ports.is_some() && !agree {
         r.add_related(
             path(&["ports"]),
             vec![path(&["port"])],

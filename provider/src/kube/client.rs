@@ -101,21 +101,33 @@ impl Cluster {
     pub async fn connect_unguarded(
         settings: &ClusterSettings,
     ) -> Result<(Cluster, Option<String>), KubeError> {
-        let (config, eks_environment) = match &settings.connection {
+        let (client, host, eks_environment) = match &settings.connection {
             Connection::None => {
                 return Err(KubeError::Settings(
                     "no cluster connection configured: set kubernetes = { host, cluster_ca_certificate, token } (or config_path with config_context) or eks = { cluster_name, region } in the provider \"jke\" block".into(),
                 ));
             }
-            Connection::Kubernetes(k) => (config_for(k).await?, None),
+            Connection::Kubernetes(k) => {
+                let config = config_for(k).await?;
+                let host = config.cluster_url.to_string();
+                let client = Client::try_from(config).map_err(|e| {
+                    KubeError::Settings(format!("cannot build a client for {host}: {e}"))
+                })?;
+                (client, host, None)
+            }
             Connection::Eks(e) => {
-                let c = super::eks_client::config(e).await?;
-                (c.0, c.1)
+                let conn = super::eks::connect(e)
+                    .await
+                    .map_err(|err| KubeError::Settings(err.to_string()))?;
+                let client = super::eks::kube_client(&conn)
+                    .map_err(|err| KubeError::Settings(err.to_string()))?;
+                (
+                    client,
+                    conn.cluster.endpoint.clone(),
+                    conn.cluster.environment.clone(),
+                )
             }
         };
-        let host = config.cluster_url.to_string();
-        let client = Client::try_from(config)
-            .map_err(|e| KubeError::Settings(format!("cannot build a client for {host}: {e}")))?;
         let cluster = Cluster {
             client,
             host,
@@ -161,9 +173,19 @@ impl Cluster {
         let Some(want) = &self.settings.environment else {
             return Ok(());
         };
+        // On EKS the cluster's tag answers without a call to the API server.
+        match eks_tag {
+            Some(tag) if &tag == want => return Ok(()),
+            Some(tag) => {
+                return Err(KubeError::WrongEnvironment(format!(
+                    "the provider is configured for environment {want:?} but the EKS cluster at {} is tagged jke/environment = {tag:?}; nothing was changed. Check the provider's eks settings.",
+                    self.host
+                )));
+            }
+            None => {}
+        }
         let (ns, name) = ENVIRONMENT_CONFIGMAP;
-        let have = self.environment_marker().await?.or(eks_tag);
-        match have {
+        match self.environment_marker().await? {
             Some(h) if &h == want => Ok(()),
             Some(h) => Err(KubeError::WrongEnvironment(format!(
                 "the provider is configured for environment {want:?} but the cluster at {} is {h:?} (ConfigMap {ns}/{name}); nothing was changed. Check the provider's connection settings.",
@@ -180,7 +202,7 @@ impl Cluster {
 /// Whether `jke_cluster` with environment `resource_env` may write to a cluster whose marker
 /// says `marker` (and whose EKS tag says `eks_tag`), under a provider configured for
 /// `provider_env`. The first write to an unmarked cluster is how it gets its marker; after
-/// that, the marker must match. Changing a cluster's environment takes deleting the marker
+/// that, the marker must match, and so must the EKS tag whenever there is one. Changing a cluster's environment takes deleting the marker
 /// by hand.
 pub fn marker_allows(
     provider_env: Option<&str>,
@@ -197,12 +219,16 @@ pub fn marker_allows(
             "the provider is configured for environment {p:?} but this jke_cluster is for {resource_env:?}; nothing was changed. Use the same environment in both."
         )));
     }
-    match (marker, eks_tag) {
-        (Some(m), _) if m != resource_env => Err(KubeError::WrongEnvironment(format!(
+    if let Some(t) = eks_tag
+        && t != resource_env
+    {
+        return Err(KubeError::WrongEnvironment(format!(
+            "the EKS cluster at {host} is tagged jke/environment = {t:?} but this jke_cluster is for {resource_env:?}; nothing was changed. Check the provider's eks settings."
+        )));
+    }
+    match marker {
+        Some(m) if m != resource_env => Err(KubeError::WrongEnvironment(format!(
             "the cluster at {host} is marked as environment {m:?} (ConfigMap {ns}/{name}) but this jke_cluster is for {resource_env:?}; nothing was changed. Check the provider's connection settings; to re-purpose the cluster, delete that ConfigMap first."
-        ))),
-        (None, Some(t)) if t != resource_env => Err(KubeError::WrongEnvironment(format!(
-            "the EKS cluster at {host} is tagged jke/environment = {t:?} but this jke_cluster is for {resource_env:?}; nothing was changed. Check the provider's connection settings."
         ))),
         _ => Ok(()),
     }
@@ -229,5 +255,6 @@ mod tests {
         assert!(m.contains("\"prod\"") && m.contains("\"dev\""));
         refused(marker_allows(Some("dev"), "dev", Some("prod"), None, h));
         refused(marker_allows(None, "dev", None, Some("prod"), h));
+        refused(marker_allows(None, "dev", Some("prod"), Some("dev"), h));
     }
 }

@@ -1,9 +1,9 @@
-//! The cluster side: connecting, server-side apply, prune, delete, rollout wait and rollback.
-//! Knows nothing of Terraform.
+//! The cluster side: connecting (explicit settings or EKS), server-side apply, prune,
+//! delete, rollout wait and rollback. Knows nothing of Terraform.
 
 pub mod apply;
 pub mod client;
-pub mod eks_client;
+pub mod eks;
 pub mod error;
 pub mod rollout;
 pub mod settings;

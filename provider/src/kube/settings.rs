@@ -14,13 +14,7 @@ pub struct KubernetesSettings {
 }
 
 /// EKS settings (`eks = { ... }`): endpoint, CA and token come from AWS.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct EksSettings {
-    pub cluster_name: String,
-    pub region: Option<String>,
-    pub role_arn: Option<String>,
-    pub profile: Option<String>,
-}
+pub use super::eks::EksSettings;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Connection {

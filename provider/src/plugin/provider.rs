@@ -127,7 +127,12 @@ pub trait Provider: Send + Sync + 'static {
     async fn validate_provider_config(&self, config: &Value) -> Diagnostics;
     async fn configure(&self, req: ConfigureRequest) -> Diagnostics;
     async fn validate_resource_config(&self, type_name: &str, config: &Value) -> Diagnostics;
-    async fn upgrade_resource_state(&self, req: UpgradeStateRequest) -> UpgradeStateResponse;
+    /// UpgradeResourceState. The default reads the stored JSON with the current schema,
+    /// dropping attributes the schema no longer has (see [`super::upgrade::read_stored_state`]);
+    /// override it when a schema version needs a real migration.
+    async fn upgrade_resource_state(&self, req: UpgradeStateRequest) -> UpgradeStateResponse {
+        super::upgrade::read_stored_state(self.schemas(), &req)
+    }
     async fn read_resource(&self, req: ReadRequest) -> ReadResponse;
     async fn plan_resource_change(&self, req: PlanRequest) -> PlanResponse;
     async fn apply_resource_change(&self, req: ApplyRequest) -> ApplyResponse;

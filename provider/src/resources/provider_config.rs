@@ -162,6 +162,8 @@ pub fn decode(config: &Value) -> (ProviderConfig, Diagnostics) {
             region: str_at(&e, "region"),
             role_arn: str_at(&e, "role_arn"),
             profile: str_at(&e, "profile"),
+            // Endpoint overrides come from the standard AWS_ENDPOINT_URL* environment.
+            endpoint_url: None,
         });
     }
     out.cluster.environment = str_at(config, "environment");
