@@ -91,21 +91,22 @@ locals {
     if coalesce(a.settings.enabled, a.default_enabled)
   }
 
-  # Add-ons whose service account gets an IAM role: one the module creates, or one given.
-  with_role = {
-    for name, a in local.enabled : name => a
-    if a.service_account != null && (a.settings.role_arn != null || (a.settings.create_role && a.role_name != null))
-  }
+  # Add-ons whose service account gets an IAM role the module creates. Decided by flags and
+  # the catalog only (never by whether a role ARN is null), so a role created elsewhere in
+  # the same run can be given.
   created_roles = {
-    for name, a in local.with_role : name => a
-    if a.settings.role_arn == null
+    for name, a in local.enabled : name => a
+    if a.settings.create_role && a.role_name != null
+  }
+  given_roles = {
+    for name, a in local.enabled : name => a.settings.role_arn
+    if !a.settings.create_role && a.service_account != null && a.settings.role_arn != null
   }
 
-  role_arns = {
-    for name, a in local.with_role : name => (
-      a.settings.role_arn != null ? a.settings.role_arn : aws_iam_role.addon[name].arn
-    )
-  }
+  role_arns = merge(
+    { for name, _ in local.created_roles : name => aws_iam_role.addon[name].arn },
+    local.given_roles,
+  )
 
   zone_arns = [for z in var.route53_zone_ids : "arn:${local.partition}:route53:::hostedzone/${z}"]
 
@@ -278,7 +279,7 @@ resource "aws_eks_addon" "this" {
   preserve                    = each.value.settings.preserve
 
   dynamic "pod_identity_association" {
-    for_each = contains(keys(local.with_role), each.key) ? [1] : []
+    for_each = contains(keys(local.role_arns), each.key) ? [1] : []
     content {
       service_account = each.value.service_account
       role_arn        = local.role_arns[each.key]

@@ -50,7 +50,7 @@ variable "tags" {
 # Add-ons that call AWS APIs also take:
 #   create_role                  create an IAM role for the add-on's service account and
 #                                associate it through EKS Pod Identity (default true)
-#   role_arn                     use this IAM role instead of creating one
+#   role_arn                     with create_role = false: associate this IAM role instead
 #   additional_policy_arns       more IAM policies for the created role
 ################################################################################
 
@@ -87,6 +87,11 @@ variable "vpc_cni" {
   validation {
     condition     = var.vpc_cni.role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.vpc_cni.role_arn))
     error_message = "vpc_cni.role_arn must be null or an IAM role ARN such as \"arn:aws:iam::111122223333:role/my-role\"."
+  }
+
+  validation {
+    condition     = !(var.vpc_cni.create_role && var.vpc_cni.role_arn != null)
+    error_message = "vpc_cni.role_arn is set but vpc_cni.create_role is true: set create_role = false to use your own role."
   }
 
   validation {
@@ -243,6 +248,11 @@ variable "cloudwatch_observability" {
   }
 
   validation {
+    condition     = !(var.cloudwatch_observability.create_role && var.cloudwatch_observability.role_arn != null)
+    error_message = "cloudwatch_observability.role_arn is set but cloudwatch_observability.create_role is true: set create_role = false to use your own role."
+  }
+
+  validation {
     condition     = alltrue([for a in var.cloudwatch_observability.additional_policy_arns : can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$", a))])
     error_message = "cloudwatch_observability.additional_policy_arns must be IAM policy ARNs such as \"arn:aws:iam::aws:policy/ReadOnlyAccess\"."
   }
@@ -284,6 +294,11 @@ variable "cert_manager" {
   }
 
   validation {
+    condition     = !(var.cert_manager.create_role && var.cert_manager.role_arn != null)
+    error_message = "cert_manager.role_arn is set but cert_manager.create_role is true: set create_role = false to use your own role."
+  }
+
+  validation {
     condition     = alltrue([for a in var.cert_manager.additional_policy_arns : can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$", a))])
     error_message = "cert_manager.additional_policy_arns must be IAM policy ARNs such as \"arn:aws:iam::aws:policy/ReadOnlyAccess\"."
   }
@@ -322,6 +337,11 @@ variable "external_dns" {
   validation {
     condition     = var.external_dns.role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.external_dns.role_arn))
     error_message = "external_dns.role_arn must be null or an IAM role ARN such as \"arn:aws:iam::111122223333:role/my-role\"."
+  }
+
+  validation {
+    condition     = !(var.external_dns.create_role && var.external_dns.role_arn != null)
+    error_message = "external_dns.role_arn is set but external_dns.create_role is true: set create_role = false to use your own role."
   }
 
   validation {

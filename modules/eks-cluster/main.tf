@@ -23,7 +23,7 @@ locals {
     max_unavailable_percentage = 33
   } })
 
-  kms_key_arn = var.kms_key_arn != null ? var.kms_key_arn : aws_kms_key.this[0].arn
+  kms_key_arn = var.create_kms_key ? aws_kms_key.this[0].arn : var.kms_key_arn
 
   access_policy_arn_prefix = "arn:${local.partition}:eks::aws:cluster-access-policy"
 
@@ -50,7 +50,7 @@ locals {
 ################################################################################
 
 resource "aws_kms_key" "this" {
-  count = var.kms_key_arn == null ? 1 : 0
+  count = var.create_kms_key ? 1 : 0
 
   description             = "Envelope encryption of Kubernetes Secrets in EKS cluster ${var.name}"
   enable_key_rotation     = true
@@ -60,7 +60,7 @@ resource "aws_kms_key" "this" {
 }
 
 resource "aws_kms_alias" "this" {
-  count = var.kms_key_arn == null ? 1 : 0
+  count = var.create_kms_key ? 1 : 0
 
   name          = "alias/eks/${var.name}"
   target_key_id = aws_kms_key.this[0].key_id
@@ -189,6 +189,10 @@ resource "aws_eks_cluster" "this" {
     precondition {
       condition     = var.endpoint_public_access || var.endpoint_private_access
       error_message = "At least one of endpoint_public_access and endpoint_private_access must be true, or nothing can reach the Kubernetes API."
+    }
+    precondition {
+      condition     = var.create_kms_key ? var.kms_key_arn == null : var.kms_key_arn != null
+      error_message = "Secrets encryption: either create_kms_key = true (the default) and no kms_key_arn, or create_kms_key = false and your key's ARN in kms_key_arn."
     }
     precondition {
       condition     = local.create_vpc || (var.vpc_id != null && length(var.subnet_ids) >= 2)

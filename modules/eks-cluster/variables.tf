@@ -185,8 +185,14 @@ variable "upgrade_support_type" {
   }
 }
 
+variable "create_kms_key" {
+  description = "Create the KMS key that envelope-encrypts Kubernetes Secrets (rotation on). Set false and give `kms_key_arn` to use your own key."
+  type        = bool
+  default     = true
+}
+
 variable "kms_key_arn" {
-  description = "ARN of an existing KMS key for envelope encryption of Kubernetes Secrets. Null: the module creates a key with rotation enabled."
+  description = "ARN of your KMS key for envelope encryption of Kubernetes Secrets, used with `create_kms_key = false` (it may come from a key created in the same run)."
   type        = string
   default     = null
 
@@ -251,7 +257,7 @@ variable "cluster_creator_admin" {
 }
 
 variable "admin_principal_arns" {
-  description = "IAM role or user ARNs given cluster-wide admin (AmazonEKSClusterAdminPolicy) through access entries."
+  description = "IAM role or user ARNs given cluster-wide admin (AmazonEKSClusterAdminPolicy) through access entries. They must be known at plan time (existing roles); for roles created in the same run use `access_entries`, whose keys you choose."
   type        = list(string)
   default     = []
 
@@ -262,7 +268,7 @@ variable "admin_principal_arns" {
 }
 
 variable "readonly_principal_arns" {
-  description = "IAM role or user ARNs given cluster-wide read-only access without Secrets (AmazonEKSViewPolicy) through access entries."
+  description = "IAM role or user ARNs given cluster-wide read-only access without Secrets (AmazonEKSViewPolicy) through access entries. Known at plan time, like `admin_principal_arns`."
   type        = list(string)
   default     = []
 

@@ -1,20 +1,24 @@
 """moto's AWS server on loopback, for tests that point Terraform's aws provider (or any AWS
 SDK) at fake AWS APIs: VPC, IAM, KMS, CloudWatch Logs, EKS, STS and the rest moto has.
 
-    from moto import start_moto            # (tests/modules on sys.path)
+    sys.path.insert(0, str(REPO / "tests/modules"))
+    from motoserver import start_moto
     url, stop = start_moto(tmp_path)        # e.g. "http://127.0.0.1:41235"
-    try: ... endpoints { eks = url } ...
-    finally: stop()
+    try:
+        ...  # AWS_ENDPOINT_URL=url, or the aws provider's endpoints { eks = url ... }
+    finally:
+        stop()
 
-The server runs in its own process (this file run as a script), bound to 127.0.0.1 on a
-port the kernel picks; it writes the port to a file that start_moto waits for, so two
-servers never race for a port. Its log goes to <tmpdir>/moto.log.
+Any access key works (moto's account is 123456789012); region as you like. The server runs
+in its own process (this file run as a script) with the Python running the tests, bound to
+127.0.0.1 on a port the kernel picks; it writes the port to a file that start_moto waits
+for, so servers never race for a port, and it exits by itself if its parent dies. Its log
+goes to <tmpdir>/moto.log. AWS managed IAM policies are loaded (real accounts have them).
 
-EKS fidelity: moto's EKS model drops some fields real EKS stores and returns, which makes
-Terraform see changes that are not there (a second plan would never be empty). With
-`fidelity=True` (the default) the server first applies the small shims in
-`_fidelity()`; each one names the real EKS behaviour it restores. They only add
-fields; nothing moto already does changes.
+Fidelity: moto 5.2 drops some fields real AWS stores and returns, which makes Terraform see
+changes that are not there (a second plan would never be empty). With `fidelity=True` (the
+default) the server first applies the shims in `_fidelity()`; each names the real
+behaviour it restores. They only add what moto leaves out; nothing else changes.
 """
 
 from __future__ import annotations

@@ -145,6 +145,31 @@ def test_aws_mirror_labels_source_from_changelog(tmp_path: Path, monkeypatch):
 
 
 ################################################################################
+# modules/eks-addons planned against moto (no add-on API there: plan only)
+################################################################################
+
+
+def test_moto_addons_plan_with_a_role_unknown_until_apply(terraform: Terraform, moto_url: str, tmp_path: Path):
+    tree = copy_tree(tmp_path)
+    workdir = tree / "tests/modules/fixtures/moto-addons-plan"
+    terraform.init(workdir)
+    res = terraform.run(workdir, "plan", "-detailed-exitcode", "-input=false", "-no-color", "-out=addons.tfplan",
+                        f"-var=aws_endpoint={moto_url}", check=False)
+    assert res.returncode == 2, f"plan failed (exit {res.returncode}):\n{res.stdout[-8000:]}\n{res.stderr}"
+    plan = json.loads(terraform.run(workdir, "show", "-json", "-no-color", "addons.tfplan").stdout)
+    changes = {c["address"]: c for c in plan["resource_changes"]}
+    addons = {c["change"]["after"]["addon_name"]: c for a, c in changes.items() if c["type"] == "aws_eks_addon"}
+    assert set(addons) == {"vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent", "metrics-server",
+                           "amazon-cloudwatch-observability", "cert-manager", "external-dns"}
+    assert all(c["change"]["actions"] == ["create"] for c in addons.values())
+    cloudwatch = addons["amazon-cloudwatch-observability"]["change"]
+    # The given role's ARN is only known after apply; the association is planned anyway.
+    assert cloudwatch["after_unknown"].get("pod_identity_association")
+    roles = {c["change"]["after"]["name"] for c in changes.values() if c["type"] == "aws_iam_role"}
+    assert roles == {"shared-cloudwatch", "jke-moto-vpc-cni", "jke-moto-cert-manager", "jke-moto-external-dns"}
+
+
+################################################################################
 # modules/eks-cluster against moto
 ################################################################################
 
@@ -246,8 +271,11 @@ def test_moto_existing_vpc_created_in_the_same_run(moto_cluster):
     byo = outputs["existing_vpc"]
     assert byo["environment"] == "stg" and byo["public_subnet_ids"] == [] and byo["oidc_provider_arn"] is None
     assert byo["vpc_cidr_block"] == "10.90.0.0/16"
+    key = _boto("kms", url).list_aliases()["Aliases"]
+    assert not [a for a in key if a["AliasName"] == "alias/eks/jke-moto-byo"], "no key of its own"
     cluster = _boto("eks", url).describe_cluster(name="jke-moto-byo")["cluster"]
     assert cluster["tags"]["jke/environment"] == "stg"
+    assert cluster["encryptionConfig"][0]["provider"]["keyArn"] == byo["kms_key_arn"] != outputs["kms_key_arn"]
     vpc = cluster["resourcesVpcConfig"]
     assert vpc["vpcId"] == byo["vpc_id"] and sorted(vpc["subnetIds"]) == sorted(byo["private_subnet_ids"])
     assert not vpc["endpointPublicAccess"] and vpc["endpointPrivateAccess"]
@@ -282,5 +310,5 @@ def test_moto_destroy_removes_everything(moto_cluster, terraform: Terraform):
         assert ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Vpcs"] == []
     groups = _boto("logs", url).describe_log_groups(logGroupNamePrefix="/aws/eks/")["logGroups"]
     assert groups == []
-    key = _boto("kms", url).describe_key(KeyId=outputs["kms_key_arn"])["KeyMetadata"]
-    assert key["KeyState"] == "PendingDeletion"
+    for arn in (outputs["kms_key_arn"], outputs["existing_vpc"]["kms_key_arn"]):
+        assert _boto("kms", url).describe_key(KeyId=arn)["KeyMetadata"]["KeyState"] == "PendingDeletion"

@@ -149,7 +149,8 @@ run "given_role_and_no_role" {
 
   variables {
     cloudwatch_observability = {
-      role_arn = "arn:aws:iam::111122223333:role/shared-cloudwatch"
+      create_role = false
+      role_arn    = "arn:aws:iam::111122223333:role/shared-cloudwatch"
     }
     vpc_cni = {
       create_role = false
@@ -179,7 +180,8 @@ run "cert_manager_given_role_without_zones" {
 
   variables {
     cert_manager = {
-      role_arn = "arn:aws:iam::111122223333:role/private-ca-issuer"
+      create_role = false
+      role_arn    = "arn:aws:iam::111122223333:role/private-ca-issuer"
     }
   }
 

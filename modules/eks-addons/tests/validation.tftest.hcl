@@ -95,6 +95,16 @@ run "role_arn_is_a_role" {
   expect_failures = [var.vpc_cni]
 }
 
+run "role_arn_needs_create_role_false" {
+  command = plan
+
+  variables {
+    cloudwatch_observability = { role_arn = "arn:aws:iam::111122223333:role/shared-cloudwatch" }
+  }
+
+  expect_failures = [var.cloudwatch_observability]
+}
+
 run "additional_policy_arns_are_policies" {
   command = plan
 

@@ -311,6 +311,7 @@ run "given_kms_key_irsa_off_private_endpoint" {
   command = plan
 
   variables {
+    create_kms_key                = false
     kms_key_arn                   = "arn:aws:kms:eu-west-1:111122223333:key/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
     enable_irsa                   = false
     endpoint_public_access        = false
@@ -353,6 +354,26 @@ run "given_kms_key_irsa_off_private_endpoint" {
     condition     = aws_eks_cluster.this.kubernetes_network_config[0].service_ipv4_cidr == "172.20.0.0/16" && aws_eks_cluster.this.upgrade_policy[0].support_type == "STANDARD"
     error_message = "Service CIDR and support policy are passed to EKS."
   }
+}
+
+run "given_kms_key_needs_create_kms_key_false" {
+  command = plan
+
+  variables {
+    kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+  }
+
+  expect_failures = [aws_eks_cluster.this]
+}
+
+run "create_kms_key_false_needs_a_key" {
+  command = plan
+
+  variables {
+    create_kms_key = false
+  }
+
+  expect_failures = [aws_eks_cluster.this]
 }
 
 run "pod_identity_associations" {

@@ -617,9 +617,14 @@ fn resolve_probe(
     enabled_by_default: bool,
 ) -> Probe {
     let get = |f: fn(&ProbeInput) -> Option<i64>| own.and_then(f).or_else(|| def.and_then(f));
-    let http_path = own
-        .and_then(|p| p.http_path.clone())
-        .or_else(|| def.and_then(|p| p.http_path.clone()));
+    // An explicit `tcp = true` on the resource wins over an HTTP path from the defaults.
+    let http_path = own.and_then(|p| p.http_path.clone()).or_else(|| {
+        if own.and_then(|p| p.tcp) == Some(true) {
+            None
+        } else {
+            def.and_then(|p| p.http_path.clone())
+        }
+    });
     let tcp = own
         .and_then(|p| p.tcp)
         .unwrap_or_else(|| http_path.is_none() && !own.is_some_and(|p| p.http_path.is_some()));
@@ -628,12 +633,7 @@ fn resolve_probe(
             .and_then(|p| p.enabled)
             .or_else(|| def.and_then(|p| p.enabled))
             .unwrap_or(enabled_by_default),
-        // An explicit tcp probe on the resource wins over an HTTP path from the defaults.
-        http_path: if own.and_then(|p| p.tcp) == Some(true) {
-            None
-        } else {
-            http_path
-        },
+        http_path,
         tcp,
         port: own.and_then(|p| p.port).or(first_port),
         initial_delay_seconds: get(|p| p.initial_delay_seconds).unwrap_or(0),

@@ -6,6 +6,7 @@
 use std::fmt;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
@@ -30,6 +31,17 @@ pub fn level_from_env(tf_log_provider: Option<&str>, tf_log: Option<&str>) -> Le
     }
 }
 
+/// The filter for a level: this crate at `level`; libraries (HTTP/2, TLS, Kubernetes client)
+/// at most at warn, or debug when tracing, so `TF_LOG=debug` shows the provider's own story.
+pub fn filter(level: LevelFilter) -> EnvFilter {
+    let libraries = if level == LevelFilter::TRACE {
+        LevelFilter::DEBUG
+    } else {
+        level.min(LevelFilter::WARN)
+    };
+    EnvFilter::new(format!("{libraries},{}={level}", env!("CARGO_CRATE_NAME")))
+}
+
 /// Installs the global subscriber: hclog JSON lines (`debug == false`) or plain text.
 /// Does nothing if a subscriber is already installed.
 pub fn init(debug: bool) {
@@ -38,7 +50,7 @@ pub fn init(debug: bool) {
         std::env::var("TF_LOG").ok().as_deref(),
     );
     let builder = tracing_subscriber::fmt()
-        .with_max_level(level)
+        .with_env_filter(filter(level))
         .with_writer(std::io::stderr)
         .with_ansi(false);
     let _ = if debug {
@@ -49,7 +61,7 @@ pub fn init(debug: bool) {
 }
 
 /// One JSON object per event, in the shape go-plugin's host parses: `@level` and `@message`
-/// (strings), `@module`, and the event's fields.
+/// (strings), `@timestamp` (in the one layout it accepts), `@module`, and the event's fields.
 pub struct Hclog;
 
 impl<S, N> FormatEvent<S, N> for Hclog
@@ -84,10 +96,38 @@ fn hclog_line(event: &Event<'_>) -> String {
         fields.message.take().unwrap_or_default().into(),
     );
     obj.insert("@module".into(), "jke".into());
+    obj.insert(
+        "@timestamp".into(),
+        timestamp(std::time::SystemTime::now()).into(),
+    );
     for (k, v) in fields.fields {
         obj.insert(k, v);
     }
     serde_json::Value::Object(obj).to_string()
+}
+
+/// UTC time as go-plugin parses it (Go layout `2006-01-02T15:04:05.000000Z07:00`).
+fn timestamp(t: std::time::SystemTime) -> String {
+    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
+        rem / 3_600,
+        rem % 3_600 / 60,
+        rem % 60,
+        d.subsec_micros()
+    )
 }
 
 #[derive(Default)]
@@ -152,6 +192,29 @@ mod tests {
         assert_eq!(level_from_env(None, Some("loud")), LevelFilter::WARN);
     }
 
+    #[test]
+    fn timestamps_in_go_plugin_layout() {
+        use std::time::{Duration, UNIX_EPOCH};
+        assert_eq!(timestamp(UNIX_EPOCH), "1970-01-01T00:00:00.000000Z");
+        // 2024-02-29T23:59:58.123456Z (a leap day).
+        let t = UNIX_EPOCH + Duration::from_micros(1_709_251_198_123_456);
+        assert_eq!(timestamp(t), "2024-02-29T23:59:58.123456Z");
+        let t = UNIX_EPOCH + Duration::from_secs(4_102_444_800); // 2100-01-01
+        assert_eq!(timestamp(t), "2100-01-01T00:00:00.000000Z");
+    }
+
+    #[test]
+    fn libraries_are_quieter_than_the_provider() {
+        assert_eq!(
+            filter(LevelFilter::DEBUG).to_string(),
+            "terraform_provider_jke=debug,warn"
+        );
+        assert_eq!(
+            filter(LevelFilter::ERROR).to_string(),
+            "terraform_provider_jke=error,error"
+        );
+    }
+
     #[derive(Clone, Default)]
     struct Buf(Arc<Mutex<Vec<u8>>>);
     impl std::io::Write for Buf {
@@ -189,5 +252,6 @@ mod tests {
         assert_eq!(lines[0]["n"], 3);
         assert_eq!(lines[1]["@level"], "warn");
         assert_eq!(lines[1]["ok"], true);
+        assert!(lines[1]["@timestamp"].as_str().unwrap().ends_with('Z'));
     }
 }
