@@ -436,7 +436,8 @@ impl Cluster {
         }
     }
 
-    /// Full objects of type `ty` matching `selector` in every namespace (import).
+    /// Full objects of type `ty` matching `selector` in every namespace (import), leaving out
+    /// those already being deleted.
     pub async fn list_generic_objects(
         &self,
         ty: &ResourceType,
@@ -447,6 +448,7 @@ impl Cluster {
             Ok(list) => Ok(list
                 .items
                 .into_iter()
+                .filter(|o| o.metadata.deletion_timestamp.is_none())
                 .filter_map(|o| serde_json::to_value(o).ok())
                 .collect()),
             Err(e) if is_404(&e) => Ok(Vec::new()),
