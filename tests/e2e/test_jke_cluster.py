@@ -10,16 +10,18 @@ and ends without it.
 
 from __future__ import annotations
 
+import base64
 import re
 import threading
 import time
 import uuid
 
 import pytest
+import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from harness import Terraform, hcl, provider_block
+from harness import ROOT, Terraform, hcl, provider_block
 
 CRD_NAME = "clusterissuers.cert-manager.io"
 MARKER = ("kube-system", "jke-environment")
@@ -369,3 +371,59 @@ def test_import_by_environment(cluster, tf, tmp_path, with_crd, env_name, destro
     adopt.run("import", "-no-color", "jke_cluster.this", env_name)
     r = adopt.plan_exitcode()
     assert r.code == 0, f"import of what jke_cluster made plans no changes:\n{r}"
+
+
+CLUSTER_ROLE_FILE = ROOT / "docs" / "rbac" / "jke-cluster-role.yaml"
+
+
+def documented_roles() -> tuple[list[dict], list[dict]]:
+    docs = [d for d in yaml.safe_load_all(CLUSTER_ROLE_FILE.read_text()) if d]
+    cluster_role = next(d for d in docs if d["kind"] == "ClusterRole")
+    marker_role = next(d for d in docs if d["kind"] == "Role")
+    return cluster_role["rules"], marker_role["rules"]
+
+
+@pytest.fixture
+def platform_identity(cluster, namespace):
+    """A ServiceAccount bound to exactly the documented jke_cluster roles; its token."""
+    name = f"jke-platform-{uuid.uuid4().hex[:6]}"
+    cluster_rules, marker_rules = documented_roles()
+    cluster.core.create_namespaced_service_account(namespace, client.V1ServiceAccount(metadata=client.V1ObjectMeta(name=name)))
+    subject = [{"kind": "ServiceAccount", "name": name, "namespace": namespace}]
+    cluster.rbac.create_cluster_role({"metadata": {"name": name}, "rules": cluster_rules})
+    cluster.rbac.create_cluster_role_binding(
+        {"metadata": {"name": name}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name}, "subjects": subject}
+    )
+    cluster.rbac.create_namespaced_role("kube-system", {"metadata": {"name": name}, "rules": marker_rules})
+    cluster.rbac.create_namespaced_role_binding(
+        "kube-system",
+        {"metadata": {"name": name}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name}, "subjects": subject},
+    )
+    tr = cluster.core.create_namespaced_service_account_token(
+        name, namespace, client.AuthenticationV1TokenRequest(spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=3600))
+    )
+    yield tr.status.token
+    cluster.rbac.delete_cluster_role_binding(name)
+    cluster.rbac.delete_cluster_role(name)
+    cluster.rbac.delete_namespaced_role_binding(name, "kube-system")
+    cluster.rbac.delete_namespaced_role(name, "kube-system")
+
+
+def test_documented_cluster_role_is_enough_for_the_whole_lifecycle(cluster, tf, with_crd, env_name, platform_identity, destroy_after):
+    ca = base64.b64decode(yaml.safe_load(cluster.kubeconfig.read_text())["clusters"][0]["cluster"]["certificate-authority-data"]).decode()
+    provider = (
+        'terraform {\n  required_providers {\n    jke = { source = "jke/jke" }\n  }\n}\n'
+        f'provider "jke" {{\n  environment = {hcl(env_name)}\n  kubernetes = {{\n    host = {hcl(cluster.server)}\n'
+        f"    cluster_ca_certificate = {hcl(ca)}\n    token = {hcl(platform_identity)}\n  }}\n}}\n"
+    )
+    ns = f"e2e-rbac-{uuid.uuid4().hex[:6]}"
+    body = ISSUERS + f'  namespaces = {{\n    {hcl(ns)} = {{ limit_range = {{ default_cpu = "1" }}, quota = {{ pods = 10 }} }}\n  }}\n'
+    write(tf, provider + jke_cluster(env_name, body))
+    tf.apply()
+    assert marker(cluster) == {"name": env_name, "default_issuer": "e2e-letsencrypt"}
+    assert tf.plan_exitcode().code == 0
+    # Prune (a namespace and an issuer go) and destroy, with the same identity.
+    write(tf, provider + jke_cluster(env_name, ""))
+    tf.apply()
+    assert _gone_or_terminating(cluster, ns)
+    tf.destroy()
