@@ -78,15 +78,15 @@ class Terraform:
         r = self.run("validate", "-json", "-no-color", check=False)
         return r.json()
 
-    def plan(self, *extra: str, check: bool = True) -> Result:
-        return self.run("plan", "-no-color", "-input=false", *extra, check=check)
+    def plan(self, *extra: str, check: bool = True, env: dict | None = None) -> Result:
+        return self.run("plan", "-no-color", "-input=false", *extra, check=check, env=env)
 
     def plan_exitcode(self, *extra: str) -> Result:
         """plan -detailed-exitcode: 0 no changes, 2 changes, 1 error."""
         return self.run("plan", "-no-color", "-input=false", "-detailed-exitcode", *extra, check=False)
 
-    def apply(self, *extra: str, check: bool = True) -> Result:
-        return self.run("apply", "-no-color", "-input=false", "-auto-approve", *extra, check=check)
+    def apply(self, *extra: str, check: bool = True, env: dict | None = None) -> Result:
+        return self.run("apply", "-no-color", "-input=false", "-auto-approve", *extra, check=check, env=env)
 
     def destroy(self, *extra: str, check: bool = True) -> Result:
         return self.run("destroy", "-no-color", "-input=false", "-auto-approve", *extra, check=check)

@@ -29,10 +29,16 @@ def eks_cluster(moto_url: str, name: str, environment: str) -> None:
     kw = dict(endpoint_url=moto_url, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
     iam = boto3.client("iam", **kw)
     role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    ec2 = boto3.client("ec2", **kw)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{z}")["Subnet"]["SubnetId"]
+        for i, z in enumerate("ab")
+    ]
     boto3.client("eks", **kw).create_cluster(
         name=name,
         roleArn=role,
-        resourcesVpcConfig={"subnetIds": ["subnet-1", "subnet-2"]},
+        resourcesVpcConfig={"subnetIds": subnets},
         tags={"jke/environment": environment},
     )
 

@@ -35,6 +35,38 @@ pub const LABEL_INSTANCE: &str = "app.kubernetes.io/instance";
 pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 /// Pod-template annotation that changes when secret values change, so pods restart.
 pub const SECRET_CHECKSUM: &str = "jke.dev/secret-checksum";
+/// Deployment annotation with the settings that act in the provider, not in the cluster
+/// (rollout waiting, the write-only version, namespace creation), so import restores them.
+pub const SETTINGS: &str = "jke.dev/settings";
+
+/// The provider-side settings recorded in [`SETTINGS`].
+#[derive(Clone, Debug, Default, serde::Deserialize, Serialize, PartialEq)]
+pub struct ProviderSide {
+    pub rollout_wait: bool,
+    pub rollout_timeout: String,
+    pub rollback_on_failure: bool,
+    pub secret_env_version: Option<i64>,
+    pub create_namespace: bool,
+}
+
+impl ProviderSide {
+    pub fn of(spec: &Spec) -> Self {
+        ProviderSide {
+            rollout_wait: spec.rollout.wait,
+            rollout_timeout: spec.rollout.timeout.clone(),
+            rollback_on_failure: spec.rollout.rollback_on_failure,
+            secret_env_version: spec.secret_env_version,
+            create_namespace: spec.create_namespace,
+        }
+    }
+    pub fn restore(&self, spec: &mut Spec) {
+        spec.rollout.wait = self.rollout_wait;
+        spec.rollout.timeout.clone_from(&self.rollout_timeout);
+        spec.rollout.rollback_on_failure = self.rollback_on_failure;
+        spec.secret_env_version = self.secret_env_version;
+        spec.create_namespace = self.create_namespace;
+    }
+}
 
 /// The kinds of object an app may have, in the order they are applied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -277,15 +309,17 @@ fn deployment(spec: &Spec) -> Deployment {
     if spec.has_secret() {
         pod_annotations.insert(SECRET_CHECKSUM.into(), secret_checksum(spec));
     }
-    let mut resources = ResourceRequirements::default();
-    resources.requests = Some(BTreeMap::from([
-        ("cpu".to_string(), Quantity(spec.cpu.clone())),
-        ("memory".to_string(), Quantity(spec.memory.clone())),
-    ]));
-    resources.limits = Some(BTreeMap::from([
-        ("cpu".to_string(), Quantity(spec.cpu_limit.clone())),
-        ("memory".to_string(), Quantity(spec.memory_limit.clone())),
-    ]));
+    let resources = ResourceRequirements {
+        requests: Some(BTreeMap::from([
+            ("cpu".to_string(), Quantity(spec.cpu.clone())),
+            ("memory".to_string(), Quantity(spec.memory.clone())),
+        ])),
+        limits: Some(BTreeMap::from([
+            ("cpu".to_string(), Quantity(spec.cpu_limit.clone())),
+            ("memory".to_string(), Quantity(spec.memory_limit.clone())),
+        ])),
+        ..ResourceRequirements::default()
+    };
     let container = Container {
         name: spec.name.clone(),
         image: Some(spec.image.clone()),
@@ -367,8 +401,13 @@ fn deployment(spec: &Spec) -> Deployment {
         }),
         ..PodSpec::default()
     };
+    let mut annotations = spec.annotations.clone().unwrap_or_default();
+    annotations.insert(
+        SETTINGS.into(),
+        serde_json::to_string(&ProviderSide::of(spec)).unwrap_or_default(),
+    );
     Deployment {
-        metadata: meta(spec, &spec.name, spec.annotations.as_ref()),
+        metadata: meta(spec, &spec.name, Some(&annotations)),
         spec: Some(DeploymentSpec {
             // With autoscaling the HPA owns the replica count; setting it here would fight it.
             replicas: (!spec.autoscale.enabled).then(|| to_i32(spec.replicas)),

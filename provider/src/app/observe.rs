@@ -38,16 +38,18 @@ pub enum Observed {
     /// Nothing of the app exists any more: Terraform should plan to create it.
     Gone,
     Present {
-        spec: Spec,
+        spec: Box<Spec>,
         drift: BTreeMap<String, String>,
     },
 }
 
-/// Annotations controllers and kubectl write; never drift, never imported.
-const FOREIGN_ANNOTATION_PREFIXES: [&str; 3] = [
+/// Annotations controllers and kubectl write (never drift, never imported), and JKE's own
+/// bookkeeping (restored separately).
+const FOREIGN_ANNOTATION_PREFIXES: [&str; 4] = [
     "deployment.kubernetes.io/",
     "kubectl.kubernetes.io/",
     "autoscaling.alpha.kubernetes.io/",
+    "jke.dev/",
 ];
 
 fn foreign(k: &str) -> bool {
@@ -309,6 +311,15 @@ fn take_back_pod(spec: &mut Spec, d: &Deployment, c: &Container) {
         .and_then(|h| h.sleep.as_ref())
         .map(|s| s.seconds)
         .unwrap_or(0);
+    if let Some(side) = d
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(bundle::SETTINGS))
+        .and_then(|v| serde_json::from_str::<bundle::ProviderSide>(v).ok())
+    {
+        side.restore(spec);
+    }
     let Some(ds) = d.spec.as_ref() else { return };
     if let Some(pd) = ds.progress_deadline_seconds {
         spec.rollout.progress_deadline_seconds = i64::from(pd);
@@ -432,13 +443,25 @@ fn join(prefix: &str, key: &str) -> String {
     }
 }
 
+fn is_zero(v: &Json) -> bool {
+    match v {
+        Json::Null => true,
+        Json::Bool(b) => !b,
+        Json::Number(n) => n.as_f64() == Some(0.0),
+        Json::String(s) => s.is_empty(),
+        Json::Array(a) => a.is_empty(),
+        Json::Object(o) => o.is_empty(),
+    }
+}
+
 fn compare(want: &Json, have: &Json, path: &str, out: &mut Vec<(String, String)>) {
     match (want, have) {
         (Json::Object(w), Json::Object(h)) => {
             for (k, wv) in w {
                 match h.get(k) {
                     Some(hv) => compare(wv, hv, &join(path, k), out),
-                    None if wv.is_null() => {}
+                    // The API server omits zero values (`initialDelaySeconds: 0`).
+                    None if is_zero(wv) => {}
                     None => out.push((join(path, k), "(removed)".into())),
                 }
             }
@@ -476,7 +499,10 @@ pub fn observe(prior: &Spec, live: &Live) -> Observed {
     let mut spec = prior.clone();
     take_back(&mut spec, live, Depth::Attributes);
     let drift = drift(&bundle::render(&spec), live);
-    Observed::Present { spec, drift }
+    Observed::Present {
+        spec: Box::new(spec),
+        drift,
+    }
 }
 
 /// Import: rebuild a spec from the live objects (Deployment required) over `defaults`.
@@ -534,7 +560,7 @@ mod tests {
         assert_eq!(
             observe(&s, &live_of(&s)),
             Observed::Present {
-                spec: s.clone(),
+                spec: Box::new(s.clone()),
                 drift: BTreeMap::new()
             }
         );
@@ -565,13 +591,12 @@ mod tests {
                 "1000m".into();
             d["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] =
                 "2048Mi".into();
-            d["metadata"]["annotations"] =
-                serde_json::json!({"deployment.kubernetes.io/revision": "3"});
+            d["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = "3".into();
         }
         assert_eq!(
             observe(&s, &live),
             Observed::Present {
-                spec: s.clone(),
+                spec: Box::new(s.clone()),
                 drift: BTreeMap::new()
             }
         );

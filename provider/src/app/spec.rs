@@ -627,7 +627,7 @@ fn resolve_probe(
     });
     let tcp = own
         .and_then(|p| p.tcp)
-        .unwrap_or_else(|| http_path.is_none() && !own.is_some_and(|p| p.http_path.is_some()));
+        .unwrap_or_else(|| http_path.is_none() && own.is_none_or(|p| p.http_path.is_none()));
     Probe {
         enabled: own
             .and_then(|p| p.enabled)

@@ -87,6 +87,12 @@ async fn config_for(k: &KubernetesSettings) -> Result<Config, KubeError> {
         .map_err(|e| KubeError::Settings(format!("kubernetes settings for {host}: {e}")))
 }
 
+fn wrong_eks_environment(want: &str, tag: &str, host: &str) -> KubeError {
+    KubeError::WrongEnvironment(format!(
+        "the provider is configured for environment {want:?} but the EKS cluster at {host} is tagged jke/environment = {tag:?}; nothing was changed. Check the provider's eks settings."
+    ))
+}
+
 impl Cluster {
     /// Connect and check the environment guard. Fails before any write.
     pub async fn connect(settings: &ClusterSettings) -> Result<Cluster, KubeError> {
@@ -119,6 +125,12 @@ impl Cluster {
                 let conn = super::eks::connect(e)
                     .await
                     .map_err(|err| KubeError::Settings(err.to_string()))?;
+                // The tag is known now: refuse a wrong environment before building anything.
+                if let (Some(want), Some(tag)) = (&settings.environment, &conn.cluster.environment)
+                    && want != tag
+                {
+                    return Err(wrong_eks_environment(want, tag, &conn.cluster.endpoint));
+                }
                 let client = super::eks::kube_client(&conn)
                     .map_err(|err| KubeError::Settings(err.to_string()))?;
                 (
@@ -176,12 +188,7 @@ impl Cluster {
         // On EKS the cluster's tag answers without a call to the API server.
         match eks_tag {
             Some(tag) if &tag == want => return Ok(()),
-            Some(tag) => {
-                return Err(KubeError::WrongEnvironment(format!(
-                    "the provider is configured for environment {want:?} but the EKS cluster at {} is tagged jke/environment = {tag:?}; nothing was changed. Check the provider's eks settings.",
-                    self.host
-                )));
-            }
+            Some(tag) => return Err(wrong_eks_environment(want, &tag, &self.host)),
             None => {}
         }
         let (ns, name) = ENVIRONMENT_CONFIGMAP;

@@ -45,7 +45,8 @@ fn anchor(path: &str) -> String {
 
 /// One section (Required / Optional / Read-Only) per level, nested attributes after.
 fn render_attrs(out: &mut String, attrs: &[Attribute], prefix: &str) {
-    let groups: [(&str, fn(&Attribute) -> bool); 3] = [
+    type Pick = fn(&Attribute) -> bool;
+    let groups: [(&str, Pick); 3] = [
         ("Required", |a| a.required),
         ("Optional", |a| a.optional),
         ("Read-Only", |a| a.computed && !a.optional && !a.required),
