@@ -329,9 +329,8 @@ def test_marker_is_written_in_the_same_apply_and_then_guards_apps(cluster, tf, t
     tf.apply()
     assert marker(cluster) == {"name": env_name}
     assert cluster.apps.read_namespaced_deployment("web", ns).status.available_replicas == 2
-    # (The app's own empty second plan is test_cluster's business.)
     r = tf.plan_exitcode()
-    assert "# jke_cluster.this" not in r.out, str(r)
+    assert r.code == 0, str(r)
 
     # A configuration for another environment is refused before it writes anything.
     other_dir = tmp_path / "other"
