@@ -130,7 +130,7 @@ pub fn is_dns_label(s: &str) -> bool {
         && !s.ends_with('-')
 }
 
-fn is_dns_subdomain(s: &str) -> bool {
+pub fn is_dns_subdomain(s: &str) -> bool {
     !s.is_empty() && s.len() <= 253 && s.split('.').all(is_dns_label)
 }
 
@@ -634,7 +634,7 @@ fn check_lifecycle(r: &mut Report, spec: &Spec) {
 }
 
 /// A label/annotation key: optional DNS prefix, '/', name of at most 63 characters.
-fn is_qualified_name(k: &str) -> bool {
+pub fn is_qualified_name(k: &str) -> bool {
     let (prefix, name) = match k.rsplit_once('/') {
         Some((p, n)) => (Some(p), n),
         None => (None, k),
@@ -642,7 +642,7 @@ fn is_qualified_name(k: &str) -> bool {
     prefix.is_none_or(is_dns_subdomain) && is_label_value(name) && !name.is_empty()
 }
 
-fn is_label_value(v: &str) -> bool {
+pub fn is_label_value(v: &str) -> bool {
     v.len() <= 63
         && (v.is_empty()
             || (v

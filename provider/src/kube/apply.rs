@@ -246,3 +246,284 @@ impl Cluster {
         Ok(())
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Objects of any type (jke_cluster: namespaces, LimitRanges, ResourceQuotas, the marker
+// ConfigMap, cert-manager ClusterIssuers), addressed by apiVersion/kind/plural.
+
+/// The type of an object, as much as the API needs to find it (no discovery round trip).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ResourceType {
+    pub api_version: String,
+    pub kind: String,
+    pub plural: String,
+    pub namespaced: bool,
+}
+
+impl ResourceType {
+    pub fn new(api_version: &str, kind: &str, plural: &str, namespaced: bool) -> Self {
+        ResourceType {
+            api_version: api_version.to_string(),
+            kind: kind.to_string(),
+            plural: plural.to_string(),
+            namespaced,
+        }
+    }
+
+    fn group_version(&self) -> (&str, &str) {
+        match self.api_version.split_once('/') {
+            Some((g, v)) => (g, v),
+            None => ("", self.api_version.as_str()),
+        }
+    }
+
+    fn api_resource(&self) -> ApiResource {
+        let (group, version) = self.group_version();
+        ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk(group, version, &self.kind),
+            &self.plural,
+        )
+    }
+
+    /// `clusterissuers.cert-manager.io`, or `namespaces` for the core group: the name of the
+    /// CRD that serves a custom type.
+    pub fn resource_name(&self) -> String {
+        match self.group_version().0 {
+            "" => self.plural.clone(),
+            g => format!("{}.{g}", self.plural),
+        }
+    }
+}
+
+/// One object of any type.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct GenericRef {
+    pub ty: ResourceType,
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl GenericRef {
+    /// `Kind/name` or `Kind/namespace/name`, for messages.
+    pub fn describe(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{}/{ns}/{}", self.ty.kind, self.name),
+            None => format!("{}/{}", self.ty.kind, self.name),
+        }
+    }
+}
+
+/// 404 from the API: the object, or its whole type (CRD not installed), does not exist.
+fn is_404(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 404)
+}
+
+impl Cluster {
+    fn generic_api(&self, ty: &ResourceType, namespace: Option<&str>) -> Api<DynamicObject> {
+        let ar = ty.api_resource();
+        match namespace {
+            Some(ns) if ty.namespaced => Api::namespaced_with(self.client.clone(), ns, &ar),
+            _ => Api::all_with(self.client.clone(), &ar),
+        }
+    }
+
+    /// Server-side apply of one object (field manager from the provider settings).
+    pub async fn apply_generic(&self, r: &GenericRef, object: &Json) -> Result<(), KubeError> {
+        let fm = &self.settings.field_manager;
+        let mut params = PatchParams::apply(&fm.name);
+        params.force = fm.force_conflicts;
+        tracing::debug!(object = %r.describe(), "server-side apply");
+        self.generic_api(&r.ty, r.namespace.as_deref())
+            .patch(&r.name, &params, &Patch::Apply(object))
+            .await
+            .map_err(|e| self.err(e, format!("apply {}", r.describe())))?;
+        Ok(())
+    }
+
+    /// Server-side apply of an object whose type may not be served yet (its CRD is being
+    /// installed, e.g. by an add-on in the same Terraform run): retry while the API answers
+    /// 404, until `timeout`, or until `stop` fires.
+    pub async fn apply_generic_when_served(
+        &self,
+        r: &GenericRef,
+        object: &Json,
+        timeout: Duration,
+        stop: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> Result<(), KubeError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut logged = false;
+        loop {
+            match self.apply_generic(r, object).await {
+                Err(KubeError::Api {
+                    code: 404, message, ..
+                }) => {
+                    if tokio::time::Instant::now() >= deadline {
+                        return Err(KubeError::NotServed(format!(
+                            "cannot apply {}: the API at {} does not serve {} ({}) after waiting {}s for its CustomResourceDefinition {:?} ({message}). Install it first (cert-manager: the cert_manager add-on of modules/eks-addons), or let this resource wait longer with crd_wait_timeout; with the add-on in the same configuration, add depends_on = [module.addons] so the wait starts when it is installed",
+                            r.describe(),
+                            self.host,
+                            r.ty.kind,
+                            r.ty.api_version,
+                            timeout.as_secs(),
+                            r.ty.resource_name(),
+                        )));
+                    }
+                    if !logged {
+                        tracing::info!(
+                            crd = %r.ty.resource_name(),
+                            "waiting for the CustomResourceDefinition to be installed"
+                        );
+                        logged = true;
+                    }
+                }
+                other => return other,
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                _ = stop.changed() => return Err(KubeError::Cancelled),
+            }
+        }
+    }
+
+    /// GET one object; `None` when it, or its type, does not exist.
+    pub async fn get_generic(&self, r: &GenericRef) -> Result<Option<Json>, KubeError> {
+        match self
+            .generic_api(&r.ty, r.namespace.as_deref())
+            .get(&r.name)
+            .await
+        {
+            Ok(o) => Ok(serde_json::to_value(o).ok()),
+            Err(e) if is_404(&e) => Ok(None),
+            Err(e) => Err(self.err(e, format!("get {}", r.describe()))),
+        }
+    }
+
+    /// GET several objects concurrently, in the given order.
+    pub async fn get_all_generic(
+        &self,
+        refs: &[GenericRef],
+    ) -> Result<Vec<Option<Json>>, KubeError> {
+        join_all(refs.iter().map(|r| self.get_generic(r)))
+            .await
+            .into_iter()
+            .collect()
+    }
+
+    /// Objects of type `ty` in every namespace matching `selector`; empty when the type is not
+    /// served (a CRD that is not installed has no objects).
+    pub async fn list_generic(
+        &self,
+        ty: &ResourceType,
+        selector: &str,
+    ) -> Result<Vec<GenericRef>, KubeError> {
+        let lp = ListParams::default().labels(selector);
+        match self.generic_api(ty, None).list_metadata(&lp).await {
+            Ok(list) => Ok(list
+                .items
+                .into_iter()
+                // Objects already being deleted are on their way out.
+                .filter(|o| o.metadata.deletion_timestamp.is_none())
+                .filter_map(|o| {
+                    Some(GenericRef {
+                        ty: ty.clone(),
+                        namespace: o.metadata.namespace.filter(|_| ty.namespaced),
+                        name: o.metadata.name?,
+                    })
+                })
+                .collect()),
+            Err(e) if is_404(&e) => Ok(Vec::new()),
+            Err(e) => Err(self.err(e, format!("list {} ({selector})", ty.resource_name()))),
+        }
+    }
+
+    /// Full objects of type `ty` matching `selector` in every namespace (import), leaving out
+    /// those already being deleted.
+    pub async fn list_generic_objects(
+        &self,
+        ty: &ResourceType,
+        selector: &str,
+    ) -> Result<Vec<Json>, KubeError> {
+        let lp = ListParams::default().labels(selector);
+        match self.generic_api(ty, None).list(&lp).await {
+            Ok(list) => Ok(list
+                .items
+                .into_iter()
+                .filter(|o| o.metadata.deletion_timestamp.is_none())
+                .filter_map(|o| serde_json::to_value(o).ok())
+                .collect()),
+            Err(e) if is_404(&e) => Ok(Vec::new()),
+            Err(e) => Err(self.err(e, format!("list {} ({selector})", ty.resource_name()))),
+        }
+    }
+
+    /// Delete one object (background propagation); already gone, already being deleted (a
+    /// terminating namespace answers 409), or its type not served, is fine.
+    pub async fn delete_generic(&self, r: &GenericRef) -> Result<(), KubeError> {
+        let dp = DeleteParams {
+            propagation_policy: Some(PropagationPolicy::Background),
+            ..DeleteParams::default()
+        };
+        let api = self.generic_api(&r.ty, r.namespace.as_deref());
+        match api.delete(&r.name, &dp).await {
+            Ok(_) => Ok(()),
+            Err(e) if is_404(&e) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 409 => match api.get_opt(&r.name).await {
+                Ok(None) => Ok(()),
+                Ok(Some(o)) if o.metadata.deletion_timestamp.is_some() => Ok(()),
+                _ => Err(KubeError::Api {
+                    action: format!("delete {}", r.describe()),
+                    code: s.code,
+                    reason: s.reason.clone(),
+                    message: s.message.clone(),
+                }),
+            },
+            Err(e) => Err(self.err(e, format!("delete {}", r.describe()))),
+        }
+    }
+
+    /// Names of the Deployments in `namespace` (a namespace with apps must not be deleted
+    /// in passing).
+    pub async fn deployment_names(&self, namespace: &str) -> Result<Vec<String>, KubeError> {
+        let api: Api<k8s_openapi::api::apps::v1::Deployment> =
+            Api::namespaced(self.client.clone(), namespace);
+        match api.list_metadata(&ListParams::default()).await {
+            Ok(list) => Ok(list
+                .items
+                .into_iter()
+                .filter_map(|d| d.metadata.name)
+                .collect()),
+            Err(e) if is_404(&e) => Ok(Vec::new()),
+            Err(e) => Err(self.err(e, format!("list Deployments in namespace {namespace}"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod generic_tests {
+    use super::*;
+
+    #[test]
+    fn custom_types_are_named_like_their_crd() {
+        let ci = ResourceType::new(
+            "cert-manager.io/v1",
+            "ClusterIssuer",
+            "clusterissuers",
+            false,
+        );
+        assert_eq!(ci.resource_name(), "clusterissuers.cert-manager.io");
+        let ar = ci.api_resource();
+        assert_eq!(
+            (ar.group.as_str(), ar.version.as_str()),
+            ("cert-manager.io", "v1")
+        );
+        let ns = ResourceType::new("v1", "Namespace", "namespaces", false);
+        assert_eq!(ns.resource_name(), "namespaces");
+        assert_eq!(ns.api_resource().api_version, "v1");
+        let r = GenericRef {
+            ty: ResourceType::new("v1", "LimitRange", "limitranges", true),
+            namespace: Some("shop".into()),
+            name: "jke-limits".into(),
+        };
+        assert_eq!(r.describe(), "LimitRange/shop/jke-limits");
+    }
+}

@@ -3,6 +3,7 @@
 
 use super::error::KubeError;
 use super::settings::{ClusterSettings, Connection, KubernetesSettings};
+use crate::app::platform;
 use base64::Engine;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::config::{
@@ -11,9 +12,9 @@ use kube::config::{
 };
 use kube::{Api, Client, Config};
 
-/// ConfigMap that says which environment a cluster is.
-pub const ENVIRONMENT_CONFIGMAP: (&str, &str) = ("kube-system", "jke-environment");
-pub const ENVIRONMENT_KEY: &str = "name";
+/// ConfigMap that says which environment a cluster is (written by `jke_cluster`).
+pub const ENVIRONMENT_CONFIGMAP: (&str, &str) = (platform::MARKER_NAMESPACE, platform::MARKER_NAME);
+pub const ENVIRONMENT_KEY: &str = platform::MARKER_KEY;
 
 /// A connected, environment-checked cluster.
 #[derive(Clone)]
@@ -95,6 +96,17 @@ fn wrong_eks_environment(want: &str, tag: &str, host: &str) -> KubeError {
 impl Cluster {
     /// Connect and check the environment guard. Fails before any write.
     pub async fn connect(settings: &ClusterSettings) -> Result<Cluster, KubeError> {
+        let (cluster, eks_environment) = Self::connect_unguarded(settings).await?;
+        cluster.check_environment(eks_environment).await?;
+        Ok(cluster)
+    }
+
+    /// Connect WITHOUT the environment guard; also returns the EKS cluster's
+    /// `jke/environment` tag. Only for `jke_cluster`, which writes the marker the guard reads
+    /// and checks it itself first with [`Cluster::check_marker_for`].
+    pub async fn connect_unguarded(
+        settings: &ClusterSettings,
+    ) -> Result<(Cluster, Option<String>), KubeError> {
         let (client, host, eks_environment) = match &settings.connection {
             Connection::None => {
                 return Err(KubeError::Settings(
@@ -133,8 +145,38 @@ impl Cluster {
             host,
             settings: settings.clone(),
         };
-        cluster.check_environment(eks_environment).await?;
-        Ok(cluster)
+        Ok((cluster, eks_environment))
+    }
+
+    /// The environment the cluster's marker ConfigMap names, if there is one.
+    pub async fn environment_marker(&self) -> Result<Option<String>, KubeError> {
+        let (ns, name) = ENVIRONMENT_CONFIGMAP;
+        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), ns);
+        Ok(api
+            .get_opt(name)
+            .await
+            .map_err(|e| {
+                KubeError::from_kube(e, &self.host, &format!("get ConfigMap {ns}/{name}"))
+            })?
+            .and_then(|cm| cm.data.and_then(|d| d.get(ENVIRONMENT_KEY).cloned())))
+    }
+
+    /// `jke_cluster`'s own guard, before it reads or writes anything else: the cluster may
+    /// be unmarked (it is about to be marked), or marked with `resource_env`; see
+    /// [`marker_allows`].
+    pub async fn check_marker_for(
+        &self,
+        resource_env: &str,
+        eks_tag: Option<&str>,
+    ) -> Result<(), KubeError> {
+        let marker = self.environment_marker().await?;
+        marker_allows(
+            self.settings.environment.as_deref(),
+            resource_env,
+            marker.as_deref(),
+            eks_tag,
+            &self.host,
+        )
     }
 
     /// "I thought it was dev, it was prod": refuse to work on a cluster of another
@@ -150,15 +192,7 @@ impl Cluster {
             None => {}
         }
         let (ns, name) = ENVIRONMENT_CONFIGMAP;
-        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), ns);
-        let marker = api
-            .get_opt(name)
-            .await
-            .map_err(|e| {
-                KubeError::from_kube(e, &self.host, &format!("get ConfigMap {ns}/{name}"))
-            })?
-            .and_then(|cm| cm.data.and_then(|d| d.get(ENVIRONMENT_KEY).cloned()));
-        match marker {
+        match self.environment_marker().await? {
             Some(h) if &h == want => Ok(()),
             Some(h) => Err(KubeError::WrongEnvironment(format!(
                 "the provider is configured for environment {want:?} but the cluster at {} is {h:?} (ConfigMap {ns}/{name}); nothing was changed. Check the provider's connection settings.",
@@ -169,5 +203,65 @@ impl Cluster {
                 self.host
             ))),
         }
+    }
+}
+
+/// Whether `jke_cluster` with environment `resource_env` may write to a cluster whose marker
+/// says `marker` (and whose EKS tag says `eks_tag`), under a provider configured for
+/// `provider_env`. The first write to an unmarked cluster is how it gets its marker; after
+/// that, the marker must match, and so must the EKS tag whenever there is one. Changing a cluster's environment takes deleting the marker
+/// by hand.
+pub fn marker_allows(
+    provider_env: Option<&str>,
+    resource_env: &str,
+    marker: Option<&str>,
+    eks_tag: Option<&str>,
+    host: &str,
+) -> Result<(), KubeError> {
+    let (ns, name) = ENVIRONMENT_CONFIGMAP;
+    if let Some(p) = provider_env
+        && p != resource_env
+    {
+        return Err(KubeError::WrongEnvironment(format!(
+            "the provider is configured for environment {p:?} but this jke_cluster is for {resource_env:?}; nothing was changed. Use the same environment in both."
+        )));
+    }
+    if let Some(t) = eks_tag
+        && t != resource_env
+    {
+        return Err(KubeError::WrongEnvironment(format!(
+            "the EKS cluster at {host} is tagged jke/environment = {t:?} but this jke_cluster is for {resource_env:?}; nothing was changed. Check the provider's eks settings."
+        )));
+    }
+    match marker {
+        Some(m) if m != resource_env => Err(KubeError::WrongEnvironment(format!(
+            "the cluster at {host} is marked as environment {m:?} (ConfigMap {ns}/{name}) but this jke_cluster is for {resource_env:?}; nothing was changed. Check the provider's connection settings; to re-purpose the cluster, delete that ConfigMap first."
+        ))),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jke_cluster_may_mark_an_unmarked_cluster_but_not_remark_one() {
+        let h = "https://k";
+        assert!(marker_allows(None, "dev", None, None, h).is_ok());
+        assert!(marker_allows(Some("dev"), "dev", None, None, h).is_ok());
+        assert!(marker_allows(Some("dev"), "dev", Some("dev"), None, h).is_ok());
+        assert!(marker_allows(Some("dev"), "dev", None, Some("dev"), h).is_ok());
+        let refused = |r: Result<(), KubeError>| match r {
+            Err(KubeError::WrongEnvironment(m)) => m,
+            other => panic!("expected a refusal, got {other:?}"),
+        };
+        let m = refused(marker_allows(None, "dev", Some("prod"), None, h));
+        assert!(m.contains("\"prod\"") && m.contains("\"dev\"") && m.contains(h));
+        let m = refused(marker_allows(Some("prod"), "dev", None, None, h));
+        assert!(m.contains("\"prod\"") && m.contains("\"dev\""));
+        refused(marker_allows(Some("dev"), "dev", Some("prod"), None, h));
+        refused(marker_allows(None, "dev", None, Some("prod"), h));
+        refused(marker_allows(None, "dev", Some("prod"), Some("dev"), h));
     }
 }

@@ -26,6 +26,12 @@ pub enum KubeError {
     },
     #[error("{0}")]
     Rollout(String),
+    /// A custom resource type (CRD) is still not served after waiting for it.
+    #[error("{0}")]
+    NotServed(String),
+    /// Deleting something would take other things with it (e.g. a namespace with apps).
+    #[error("{0}")]
+    Refused(String),
     #[error("cancelled: Terraform asked the provider to stop")]
     Cancelled,
 }

@@ -1,5 +1,6 @@
 //! Registry-style documentation generated from the schema (`docs/index.md`,
-//! `docs/resources/application.md`); a test keeps the committed files up to date.
+//! `docs/resources/application.md`, `docs/resources/cluster.md`); a test keeps the committed
+//! files up to date.
 
 use crate::plugin::{AttrKind, Attribute, Nesting, Schema, Type};
 
@@ -139,6 +140,42 @@ pub const APPLICATION_EXAMPLE: &str = r#"resource "jke_application" "web" {
 }
 "#;
 
+pub const CLUSTER_EXAMPLE: &str = r#"resource "jke_cluster" "this" {
+  environment   = "prod"
+  ingress_class = "nginx"
+  base_domain   = "apps.example.com"
+
+  issuers = [
+    {
+      name                 = "letsencrypt"
+      email                = "platform@example.com"
+      http01_ingress_class = "nginx"
+    },
+    {
+      name  = "letsencrypt-dns"
+      email = "platform@example.com"
+      dns01_route53 = {
+        region         = "eu-west-1"
+        hosted_zone_id = "Z0123456789ABCDEFGHIJ"
+      }
+    },
+  ]
+
+  namespaces = {
+    shop = {
+      labels      = { team = "shop" }
+      limit_range = { default_cpu = "500m", default_memory = "512Mi" }
+      quota       = { cpu = "16", memory = "32Gi", pods = 100 }
+    }
+  }
+
+  # cert-manager (and its ClusterIssuer CRD) comes with the add-ons.
+  depends_on = [module.addons]
+}
+"#;
+
+const CLUSTER_NOTES: &str = "## Environment guard and one apply\n\nA cluster without the marker ConfigMap gets it from `jke_cluster`, even when the provider block sets `environment` (both must name the same environment). A cluster marked with another environment is refused before anything is written. Give every `jke_application` of the same configuration `depends_on = [jke_cluster.this]` (or reference one of its namespaces), so apps are applied after the marker exists.\n\nPlans never need cert-manager. When the ClusterIssuer CRD is not installed yet (cert-manager installed by `modules/eks-addons` in the same apply), apply waits for it up to `crd_wait_timeout`, then fails naming the CRD.\n\n## Drift and deletion\n\n`terraform plan` reads every object back: changes made outside Terraform show in `drift` and the next apply restores them; objects removed from the configuration are deleted (they are found by the labels `app.kubernetes.io/managed-by=jke` and `jke.dev/component=cluster`). Destroying the resource deletes its namespaces and ClusterIssuers but keeps the environment marker. A namespace that still has Deployments is never deleted: the apply fails and names them.\n\n## Permissions\n\nThe ClusterRole and the `kube-system` Role in `docs/rbac/jke-cluster-role.yaml` are all it needs (an end-to-end test runs the lifecycle with exactly them): namespaces, LimitRanges, ResourceQuotas and ClusterIssuers (get, list, create, patch, delete), Deployments (list), and the marker ConfigMap.\n\n## Import\n\nBy ID (the environment the cluster's marker names):\n\n```shell\nterraform import jke_cluster.this prod\n```\n\n";
+
 const IMPORT: &str = "## Import\n\nBy ID (`namespace/name`):\n\n```shell\nterraform import jke_application.web shop/web\n```\n\nOr with an `import` block, by ID or by identity:\n\n```terraform\nimport {\n  to       = jke_application.web\n  identity = { namespace = \"shop\", name = \"web\" }\n}\n```\n\n";
 
 /// (path relative to the repository root, contents)
@@ -166,6 +203,19 @@ pub fn generate() -> Vec<(&'static str, String)> {
                     schema,
                     APPLICATION_EXAMPLE,
                     IMPORT,
+                ),
+            ));
+        }
+        if name == super::cluster::TYPE_NAME {
+            files.push((
+                "docs/resources/cluster.md",
+                page(
+                    "jke_cluster Resource - jke",
+                    "",
+                    "jke_cluster (Resource)",
+                    schema,
+                    CLUSTER_EXAMPLE,
+                    CLUSTER_NOTES,
                 ),
             ));
         }

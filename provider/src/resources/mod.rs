@@ -1,6 +1,7 @@
 //! Terraform calls mapped to domain calls, one module per resource.
 
 pub mod application;
+pub mod cluster;
 pub mod convert;
 pub mod docs;
 pub mod provider_config;
@@ -24,6 +25,9 @@ pub struct JkeProvider {
     schemas: ProviderSchemas,
     config: RwLock<Arc<ProviderConfig>>,
     cluster: OnceCell<Result<Cluster, String>>,
+    /// The same cluster without the environment guard, with the EKS `jke/environment` tag:
+    /// for `jke_cluster`, which writes the marker the guard reads (and checks it itself).
+    unguarded: OnceCell<(Cluster, Option<String>)>,
     stop_tx: watch::Sender<bool>,
 }
 
@@ -36,10 +40,16 @@ impl Default for JkeProvider {
 pub fn schemas() -> ProviderSchemas {
     ProviderSchemas {
         provider: provider_config::schema(),
-        resources: vec![(
-            application::TYPE_NAME.to_string(),
-            application::schema::resource_schema(),
-        )],
+        resources: vec![
+            (
+                application::TYPE_NAME.to_string(),
+                application::schema::resource_schema(),
+            ),
+            (
+                cluster::TYPE_NAME.to_string(),
+                cluster::schema::resource_schema(),
+            ),
+        ],
         identities: vec![(
             application::TYPE_NAME.to_string(),
             application::schema::identity_schema(),
@@ -53,6 +63,7 @@ impl JkeProvider {
             schemas: schemas(),
             config: RwLock::new(Arc::new(ProviderConfig::default())),
             cluster: OnceCell::new(),
+            unguarded: OnceCell::new(),
             stop_tx: watch::channel(false).0,
         }
     }
@@ -78,6 +89,17 @@ impl JkeProvider {
             .await;
         got.as_ref()
             .map_err(|e| Diagnostic::error("Cannot use the cluster", e.clone()))
+    }
+
+    /// The cluster without the environment guard (only `jke_cluster` uses it). Only a
+    /// successful connection is kept.
+    async fn unguarded_cluster(&self) -> Result<(&Cluster, Option<&str>), Diagnostic> {
+        let cfg = self.config();
+        self.unguarded
+            .get_or_try_init(|| async move { Cluster::connect_unguarded(&cfg.cluster).await })
+            .await
+            .map(|(c, tag)| (c, tag.as_deref()))
+            .map_err(|e| Diagnostic::error("Cannot use the cluster", e.to_string()))
     }
 }
 
@@ -142,6 +164,7 @@ impl Provider for JkeProvider {
     async fn validate_resource_config(&self, type_name: &str, config: &Value) -> Diagnostics {
         match type_name {
             application::TYPE_NAME => application::validate(config, &self.config()),
+            cluster::TYPE_NAME => cluster::validate(config),
             other => unknown_type(other),
         }
     }
@@ -150,7 +173,7 @@ impl Provider for JkeProvider {
     // (schema version 0 is the only one so far).
 
     async fn read_resource(&self, req: ReadRequest) -> ReadResponse {
-        if req.type_name != application::TYPE_NAME {
+        if req.type_name != application::TYPE_NAME && req.type_name != cluster::TYPE_NAME {
             return ReadResponse {
                 diagnostics: unknown_type(&req.type_name),
                 ..ReadResponse::default()
@@ -163,6 +186,16 @@ impl Provider for JkeProvider {
                 private: req.private,
                 new_identity: req.current_identity,
                 ..ReadResponse::default()
+            };
+        }
+        if req.type_name == cluster::TYPE_NAME {
+            return match self.unguarded_cluster().await {
+                Ok((c, tag)) => cluster::read(c, tag, &req).await,
+                Err(d) => ReadResponse {
+                    new_state: req.current_state,
+                    diagnostics: d.into(),
+                    ..ReadResponse::default()
+                },
             };
         }
         match self.cluster().await {
@@ -178,6 +211,7 @@ impl Provider for JkeProvider {
     async fn plan_resource_change(&self, req: PlanRequest) -> PlanResponse {
         match req.type_name.as_str() {
             application::TYPE_NAME => application::plan(&req, &self.config()),
+            cluster::TYPE_NAME => cluster::plan(&req),
             other => PlanResponse {
                 diagnostics: unknown_type(other),
                 ..PlanResponse::default()
@@ -186,6 +220,16 @@ impl Provider for JkeProvider {
     }
 
     async fn apply_resource_change(&self, req: ApplyRequest) -> ApplyResponse {
+        if req.type_name == cluster::TYPE_NAME {
+            return match self.unguarded_cluster().await {
+                Ok((c, tag)) => cluster::apply(c, tag, &req, self.stop_tx.subscribe()).await,
+                Err(d) => ApplyResponse {
+                    new_state: req.prior_state,
+                    diagnostics: d.into(),
+                    ..ApplyResponse::default()
+                },
+            };
+        }
         if req.type_name != application::TYPE_NAME {
             return ApplyResponse {
                 diagnostics: unknown_type(&req.type_name),
@@ -203,6 +247,21 @@ impl Provider for JkeProvider {
     }
 
     async fn import_resource_state(&self, req: ImportRequest) -> ImportResponse {
+        if req.type_name == cluster::TYPE_NAME {
+            if let Err(d) = cluster::import_target(&req) {
+                return ImportResponse {
+                    diagnostics: d.into(),
+                    ..ImportResponse::default()
+                };
+            }
+            return match self.unguarded_cluster().await {
+                Ok((c, tag)) => cluster::import(c, tag, &req).await,
+                Err(d) => ImportResponse {
+                    diagnostics: d.into(),
+                    ..ImportResponse::default()
+                },
+            };
+        }
         if req.type_name != application::TYPE_NAME {
             return ImportResponse {
                 diagnostics: unknown_type(&req.type_name),

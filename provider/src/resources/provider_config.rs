@@ -43,7 +43,7 @@ pub fn schema() -> Schema {
                     "Connect to an EKS cluster: endpoint and CA from DescribeCluster, a short-lived token signed with the standard AWS credential chain.",
                 )
                 .optional(),
-                s("environment", "Environment this configuration is for (e.g. `prod`). When set, every read and write first checks that the cluster says the same (ConfigMap `kube-system/jke-environment`, key `name`, or the EKS tag `jke/environment`) and fails before touching anything if not."),
+                s("environment", "Environment this configuration is for (e.g. `prod`). When set, every read and write first checks that the cluster says the same (ConfigMap `kube-system/jke-environment`, key `name`, or the EKS tag `jke/environment`) and fails before touching anything if not. The exception: a `jke_cluster` with the same environment marks a cluster that has no marker yet."),
                 Attribute::nested(
                     "field_manager",
                     Nesting::Single,

@@ -1,0 +1,307 @@
+//! Terraform values of `jke_cluster` <-> the platform model, and planning without a cluster.
+
+use super::schema::resource_schema;
+use crate::app::platform::{self, Input, Spec};
+use crate::plugin::{AttrPath, Diagnostic, Diagnostics, PathStep, Type, Value};
+use crate::resources::convert;
+use std::collections::BTreeMap;
+
+pub fn resource_type() -> Type {
+    resource_schema().block.value_type()
+}
+
+/// A configuration decoded into the model, with the paths whose values are unknown.
+pub struct Decoded {
+    pub input: Input,
+    pub unknowns: Vec<AttrPath>,
+}
+
+pub fn decode_input(config: &Value) -> Result<Decoded, Diagnostics> {
+    let mut unknowns = Vec::new();
+    let json = convert::to_json(config, &resource_type(), &AttrPath::root(), &mut unknowns);
+    match serde_json::from_value::<Input>(json) {
+        Ok(input) => Ok(Decoded { input, unknowns }),
+        Err(e) => Err(Diagnostic::error(
+            "Unexpected configuration shape",
+            format!("the provider could not read this jke_cluster configuration: {e}"),
+        )
+        .into()),
+    }
+}
+
+fn touches_unknown(decoded: &Decoded, paths: &[AttrPath]) -> bool {
+    paths
+        .iter()
+        .any(|d| decoded.unknowns.iter().any(|u| convert::overlaps(u, d)))
+}
+
+/// Problems with the configuration, leaving out those that involve unknown values.
+pub fn problems(decoded: &Decoded, spec: &Spec) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    for p in platform::validate(spec) {
+        let deps: Vec<AttrPath> = p.depends_on.iter().map(convert::attr_path).collect();
+        if !touches_unknown(decoded, &deps) {
+            diags.error_at(convert::attr_path(&p.path), p.summary, p.detail);
+        }
+    }
+    diags
+}
+
+/// The state value of a spec: every setting plus the computed attributes.
+pub fn encode_state(spec: &Spec, drift: &BTreeMap<String, String>) -> Value {
+    let mut json = serde_json::to_value(spec).unwrap_or_default();
+    if let Some(obj) = json.as_object_mut() {
+        obj.insert("id".into(), spec.id().into());
+        obj.insert("default_issuer".into(), spec.default_issuer().into());
+        obj.insert("objects".into(), platform::object_keys(spec).into());
+        obj.insert(
+            "drift".into(),
+            serde_json::to_value(drift).unwrap_or_default(),
+        );
+    }
+    convert::from_json(&json, &resource_type())
+}
+
+/// Back from state (or a planned state at apply time, where everything is known).
+pub fn decode_state(state: &Value) -> Result<(Spec, BTreeMap<String, String>), Diagnostics> {
+    let decoded = decode_input(state)?;
+    let spec = Spec::resolve(&decoded.input);
+    let drift = state
+        .get("drift")
+        .and_then(Value::entries)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((spec, drift))
+}
+
+fn attr(a: &str) -> PathStep {
+    PathStep::Attr(a.to_string())
+}
+
+/// An unknown at `p` changes which objects exist (not only what is inside them).
+fn changes_objects(p: &AttrPath) -> bool {
+    match p.0.as_slice() {
+        [PathStep::Attr(a)] => a == "issuers" || a == "namespaces",
+        [PathStep::Attr(a), _] => a == "issuers" || a == "namespaces",
+        [PathStep::Attr(a), PathStep::Index(_), PathStep::Attr(b)] => a == "issuers" && b == "name",
+        [PathStep::Attr(a), PathStep::Key(_), PathStep::Attr(b)] => {
+            a == "namespaces" && (b == "limit_range" || b == "quota")
+        }
+        _ => false,
+    }
+}
+
+/// The planned state for `config`: defaults filled in, unknowns kept unknown, and the
+/// computed attributes that depend on unknowns unknown too. Needs no cluster.
+pub fn planned_state(config: &Value) -> Result<(Spec, Value, Diagnostics), Diagnostics> {
+    let decoded = decode_input(config)?;
+    let spec = Spec::resolve(&decoded.input);
+    let diags = problems(&decoded, &spec);
+    let mut planned = encode_state(&spec, &BTreeMap::new());
+    for u in &decoded.unknowns {
+        convert::set_at(&mut planned, &u.0, Value::Unknown);
+    }
+    if touches_unknown(&decoded, &[AttrPath::attr("environment")]) {
+        convert::set_at(&mut planned, &[attr("id")], Value::Unknown);
+    }
+    let first_name = AttrPath::attr("issuers").then_index(0).then_attr("name");
+    if touches_unknown(&decoded, &[first_name]) {
+        convert::set_at(&mut planned, &[attr("default_issuer")], Value::Unknown);
+    }
+    if decoded.unknowns.iter().any(changes_objects) {
+        convert::set_at(&mut planned, &[attr("objects")], Value::Unknown);
+    }
+    Ok((spec, planned, diags))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(pairs: &[(&str, Value)]) -> Value {
+        Value::Object(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), v.clone()))
+                .collect(),
+        )
+    }
+
+    /// A full config value (every attribute present, null when not set).
+    fn config(pairs: &[(&str, Value)]) -> Value {
+        let mut m: BTreeMap<String, Value> =
+            match convert::from_json(&serde_json::json!({}), &resource_type()) {
+                Value::Object(m) => m,
+                _ => BTreeMap::new(),
+            };
+        for (k, v) in pairs {
+            m.insert((*k).to_string(), v.clone());
+        }
+        Value::Object(m)
+    }
+
+    fn issuer(name: Value) -> Value {
+        obj(&[
+            ("name", name),
+            ("email", Value::string("platform@example.com")),
+            ("server", Value::Null),
+            ("http01_ingress_class", Value::string("nginx")),
+            ("dns01_route53", Value::Null),
+        ])
+    }
+
+    fn plan(c: &Value) -> (Value, Diagnostics) {
+        let (_, planned, diags) = planned_state(c)
+            .map_err(|d| format!("{d:?}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        (planned, diags)
+    }
+
+    #[test]
+    fn plans_defaults_and_known_computed_values() {
+        let c = config(&[
+            ("environment", Value::string("dev")),
+            (
+                "issuers",
+                Value::List(vec![issuer(Value::string("letsencrypt"))]),
+            ),
+        ]);
+        let (planned, diags) = plan(&c);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(planned.get("id"), Some(&Value::string("dev")));
+        assert_eq!(
+            planned.get("default_issuer"),
+            Some(&Value::string("letsencrypt"))
+        );
+        assert_eq!(planned.get("crd_wait_timeout"), Some(&Value::string("5m")));
+        assert_eq!(planned.get("namespaces"), Some(&Value::Null));
+        assert_eq!(planned.get("drift"), Some(&Value::Map(BTreeMap::new())));
+        let server = planned
+            .get("issuers")
+            .and_then(Value::elements)
+            .and_then(|l| l.first())
+            .and_then(|i| i.get("server"));
+        assert_eq!(
+            server,
+            Some(&Value::string(platform::defaults::ACME_SERVER))
+        );
+        assert_eq!(
+            planned.get("objects"),
+            Some(&Value::List(vec![
+                Value::string("ConfigMap/kube-system/jke-environment"),
+                Value::string("ClusterIssuer/letsencrypt"),
+            ]))
+        );
+        // The state round-trips to the same spec and value.
+        let (spec, drift) = decode_state(&planned)
+            .map_err(|d| format!("{d:?}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(encode_state(&spec, &drift), planned);
+    }
+
+    #[test]
+    fn unknowns_stay_unknown_and_are_not_errors() {
+        let c = config(&[
+            ("environment", Value::Unknown),
+            ("issuers", Value::List(vec![issuer(Value::Unknown)])),
+            (
+                "namespaces",
+                Value::Map(BTreeMap::from([(
+                    "shop".to_string(),
+                    obj(&[
+                        ("labels", Value::Null),
+                        ("limit_range", Value::Null),
+                        (
+                            "quota",
+                            obj(&[
+                                ("cpu", Value::Unknown),
+                                ("memory", Value::Null),
+                                ("pods", Value::Null),
+                            ]),
+                        ),
+                    ]),
+                )])),
+            ),
+        ]);
+        let (planned, diags) = plan(&c);
+        assert!(diags.is_empty(), "{diags:?}");
+        for a in ["environment", "id", "default_issuer", "objects"] {
+            assert_eq!(planned.get(a), Some(&Value::Unknown), "{a}");
+        }
+        let quota = planned
+            .get("namespaces")
+            .and_then(|n| n.get("shop"))
+            .and_then(|s| s.get("quota"));
+        assert_eq!(quota.and_then(|q| q.get("cpu")), Some(&Value::Unknown));
+        assert_eq!(quota.and_then(|q| q.get("memory")), Some(&Value::Null));
+    }
+
+    #[test]
+    fn an_unknown_quota_value_keeps_the_object_list_known() {
+        let ns = obj(&[
+            ("labels", Value::Null),
+            ("limit_range", Value::Null),
+            (
+                "quota",
+                obj(&[
+                    ("cpu", Value::Unknown),
+                    ("memory", Value::Null),
+                    ("pods", Value::Null),
+                ]),
+            ),
+        ]);
+        let c = config(&[
+            ("environment", Value::string("dev")),
+            (
+                "namespaces",
+                Value::Map(BTreeMap::from([("shop".to_string(), ns)])),
+            ),
+        ]);
+        let (planned, diags) = plan(&c);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(
+            planned.get("objects"),
+            Some(&Value::List(vec![
+                Value::string("Namespace/shop"),
+                Value::string("ResourceQuota/shop/jke-quota"),
+                Value::string("ConfigMap/kube-system/jke-environment"),
+            ]))
+        );
+    }
+
+    #[test]
+    fn a_wholly_unknown_issuer_list_plans() {
+        let c = config(&[
+            ("environment", Value::string("dev")),
+            ("issuers", Value::Unknown),
+        ]);
+        let (planned, diags) = plan(&c);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(planned.get("issuers"), Some(&Value::Unknown));
+        assert_eq!(planned.get("default_issuer"), Some(&Value::Unknown));
+        assert_eq!(planned.get("objects"), Some(&Value::Unknown));
+        assert_eq!(planned.get("id"), Some(&Value::string("dev")));
+    }
+
+    #[test]
+    fn problems_carry_attribute_paths() {
+        let c = config(&[
+            ("environment", Value::string("Prod")),
+            (
+                "issuers",
+                Value::List(vec![issuer(Value::string("Bad Name"))]),
+            ),
+        ]);
+        let (_, diags) = plan(&c);
+        let paths: Vec<String> = diags
+            .0
+            .iter()
+            .filter_map(|d| d.path.as_ref().map(ToString::to_string))
+            .collect();
+        assert_eq!(paths, ["environment", "issuers[0].name"], "{diags:?}");
+    }
+}
