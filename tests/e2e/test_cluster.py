@@ -281,7 +281,8 @@ def test_killed_provider_mid_apply_converges_on_the_next_apply(cluster, tf, name
     )
     # Kill the provider once it has started writing (the Deployment exists).
     wait_until(lambda: cluster.apps.list_namespaced_deployment(namespace).items, "deployment to be applied", 120)
-    subprocess.run(["pkill", "-KILL", "-f", "terraform-provider-jke"], check=False)
+    # Only this Terraform's provider (a child of its process), not anyone else's.
+    subprocess.run(["pkill", "-KILL", "-P", str(p.pid), "-f", "terraform-provider-jke"], check=False)
     p.wait(timeout=120)
     tf.apply()
     assert tf.plan_exitcode().code == 0
