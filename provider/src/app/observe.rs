@@ -498,7 +498,12 @@ pub fn observe(prior: &Spec, live: &Live) -> Observed {
     }
     let mut spec = prior.clone();
     take_back(&mut spec, live, Depth::Attributes);
-    let drift = drift(&bundle::render(&spec), live);
+    // A namespace is shared by many apps: its existence is not this app's drift.
+    let expected: Vec<Manifest> = bundle::render(&spec)
+        .into_iter()
+        .filter(|m| m.kind != Kind::Namespace)
+        .collect();
+    let drift = drift(&expected, live);
     Observed::Present {
         spec: Box::new(spec),
         drift,
@@ -626,6 +631,18 @@ mod tests {
                 .map(String::as_str),
             Some("99")
         );
+    }
+
+    #[test]
+    fn a_created_namespace_is_not_read_as_part_of_the_app() {
+        let mut s = web();
+        s.create_namespace = true;
+        let mut live = live_of(&s);
+        live.objects.remove(&Kind::Namespace);
+        let Observed::Present { drift, .. } = observe(&s, &live) else {
+            panic!("app is there")
+        };
+        assert!(drift.is_empty(), "{drift:?}");
     }
 
     #[test]
