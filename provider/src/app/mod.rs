@@ -3,6 +3,7 @@
 //! Pure: no I/O, no Terraform, no cluster.
 
 pub mod bundle;
+pub mod live_diff;
 pub mod observe;
 pub mod platform;
 pub mod quantity;

@@ -6,6 +6,7 @@
 //! and differences go into the `drift` map. Import takes back everything it can.
 
 use super::bundle::{self, Kind, Manifest, SECRET_CHECKSUM};
+use super::live_diff;
 use super::quantity::same_quantity;
 use super::spec::{Ingress, Input, Port, Probe, Spec, StringMap};
 use super::validate::RESERVED_LABELS;
@@ -419,8 +420,7 @@ pub fn drift(expected: &[Manifest], live: &Live) -> BTreeMap<String, String> {
                 out.insert(m.key(), "deleted".to_string());
             }
             Some(l) => {
-                let mut diffs = Vec::new();
-                compare(&m.object, l, "", &mut diffs);
+                let diffs = live_diff::differences(&m.object, l, |p| p.contains("resources."));
                 for (path, value) in diffs {
                     let shown = if m.kind == Kind::Secret && path.starts_with("data") {
                         "(sensitive value)".to_string()
@@ -433,60 +433,6 @@ pub fn drift(expected: &[Manifest], live: &Live) -> BTreeMap<String, String> {
         }
     }
     out
-}
-
-fn join(prefix: &str, key: &str) -> String {
-    if prefix.is_empty() {
-        key.to_string()
-    } else {
-        format!("{prefix}.{key}")
-    }
-}
-
-fn is_zero(v: &Json) -> bool {
-    match v {
-        Json::Null => true,
-        Json::Bool(b) => !b,
-        Json::Number(n) => n.as_f64() == Some(0.0),
-        Json::String(s) => s.is_empty(),
-        Json::Array(a) => a.is_empty(),
-        Json::Object(o) => o.is_empty(),
-    }
-}
-
-fn compare(want: &Json, have: &Json, path: &str, out: &mut Vec<(String, String)>) {
-    match (want, have) {
-        (Json::Object(w), Json::Object(h)) => {
-            for (k, wv) in w {
-                match h.get(k) {
-                    Some(hv) => compare(wv, hv, &join(path, k), out),
-                    // The API server omits zero values (`initialDelaySeconds: 0`).
-                    None if is_zero(wv) => {}
-                    None => out.push((join(path, k), "(removed)".into())),
-                }
-            }
-        }
-        (Json::Array(w), Json::Array(h)) => {
-            for (i, wv) in w.iter().enumerate() {
-                let p = format!("{path}[{i}]");
-                match h.get(i) {
-                    Some(hv) => compare(wv, hv, &p, out),
-                    None => out.push((p, "(removed)".into())),
-                }
-            }
-        }
-        (Json::String(w), Json::String(h))
-            if path.contains("resources.") && same_quantity(w, h) => {}
-        (Json::Number(w), Json::Number(h)) if w.as_f64() == h.as_f64() => {}
-        (w, h) if w == h => {}
-        (_, h) => out.push((
-            path.to_string(),
-            match h {
-                Json::String(s) => s.clone(),
-                other => other.to_string(),
-            },
-        )),
-    }
 }
 
 /// Read: take attribute fields back from the live objects, and report the rest as drift.

@@ -8,7 +8,8 @@
 //! live objects. Pure: no I/O, no Terraform, no cluster.
 
 use super::bundle::{LABEL_MANAGED_BY, MANAGED_BY};
-use super::quantity::{ACCEPTED_FORMS, Quantity, same_quantity};
+use super::live_diff;
+use super::quantity::{ACCEPTED_FORMS, Quantity};
 use super::spec::StringMap;
 use super::validate::{
     FieldPath, Invalid, Seg, is_dns_label, is_dns_subdomain, is_label_value, is_qualified_name,
@@ -834,8 +835,7 @@ pub fn drift(expected: &[Object], live: &[Option<Json>]) -> Option<BTreeMap<Stri
                 out.insert(m.key(), "deleted".to_string());
             }
             Some(l) => {
-                let mut diffs = Vec::new();
-                compare(&m.object, l, "", &mut diffs);
+                let diffs = live_diff::differences(&m.object, l, is_quantity_path);
                 for (path, value) in diffs {
                     out.insert(format!("{}: {path}", m.key()), value);
                 }
@@ -845,50 +845,10 @@ pub fn drift(expected: &[Object], live: &[Option<Json>]) -> Option<BTreeMap<Stri
     Some(out)
 }
 
-fn join(prefix: &str, key: &str) -> String {
-    if prefix.is_empty() {
-        key.to_string()
-    } else {
-        format!("{prefix}.{key}")
-    }
-}
-
 /// Quantities are compared by value ("1" and "1000m" are equal; the API server rewrites
 /// some spellings).
 fn is_quantity_path(path: &str) -> bool {
     path.starts_with("spec.hard.") || path.starts_with("spec.limits[")
-}
-
-fn compare(want: &Json, have: &Json, path: &str, out: &mut Vec<(String, String)>) {
-    match (want, have) {
-        (Json::Object(w), Json::Object(h)) => {
-            for (k, wv) in w {
-                match h.get(k) {
-                    Some(hv) => compare(wv, hv, &join(path, k), out),
-                    None if wv.is_null() => {}
-                    None => out.push((join(path, k), "(removed)".into())),
-                }
-            }
-        }
-        (Json::Array(w), Json::Array(h)) => {
-            for (i, wv) in w.iter().enumerate() {
-                let p = format!("{path}[{i}]");
-                match h.get(i) {
-                    Some(hv) => compare(wv, hv, &p, out),
-                    None => out.push((p, "(removed)".into())),
-                }
-            }
-        }
-        (Json::String(w), Json::String(h)) if is_quantity_path(path) && same_quantity(w, h) => {}
-        (w, h) if w == h => {}
-        (_, h) => out.push((
-            path.to_string(),
-            match h {
-                Json::String(s) => s.clone(),
-                other => other.to_string(),
-            },
-        )),
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
