@@ -71,7 +71,7 @@ async fn provider(environment: Option<&str>) -> JkeProvider {
 }
 
 fn config(j: Json) -> Value {
-    convert::from_json(&j, &cluster::plan::resource_type())
+    convert::from_json(&j, cluster::plan::resource_type())
 }
 
 fn errors(d: &Diagnostics) -> String {

@@ -4,8 +4,9 @@
 //! a zero value there, so the model can still be resolved and validated; the caller then
 //! drops problems about those paths and marks them unknown again in the plan.
 
-use crate::app::validate::{FieldPath, Seg};
-use crate::plugin::{AttrPath, Number, PathStep, Type, Value};
+use crate::app::validate::{FieldPath, Invalid, Seg};
+use crate::plugin::{AttrPath, Diagnostic, Diagnostics, Number, PathStep, Type, Value};
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
 
@@ -138,6 +139,65 @@ pub fn attr_path(p: &FieldPath) -> AttrPath {
             })
             .collect(),
     )
+}
+
+/// A configuration (or state) decoded into a serde model, with the paths whose values are
+/// unknown.
+pub struct Decoded<I> {
+    pub input: I,
+    pub unknowns: Vec<AttrPath>,
+}
+
+/// Decode `v` of type `ty` into the model `I`; `what` names the resource in the error.
+pub fn decode<I: DeserializeOwned>(
+    v: &Value,
+    ty: &Type,
+    what: &str,
+) -> Result<Decoded<I>, Diagnostics> {
+    let mut unknowns = Vec::new();
+    let json = to_json(v, ty, &AttrPath::root(), &mut unknowns);
+    match serde_json::from_value::<I>(json) {
+        Ok(input) => Ok(Decoded { input, unknowns }),
+        Err(e) => Err(Diagnostic::error(
+            "Unexpected configuration shape",
+            format!("the provider could not read this {what} configuration: {e}"),
+        )
+        .into()),
+    }
+}
+
+impl<I> Decoded<I> {
+    /// Whether any value at or inside (or around) these paths is unknown.
+    pub fn touches_unknown(&self, paths: &[AttrPath]) -> bool {
+        paths
+            .iter()
+            .any(|d| self.unknowns.iter().any(|u| overlaps(u, d)))
+    }
+
+    /// Validation problems as diagnostics, leaving out those that involve unknown values.
+    pub fn diagnostics(&self, problems: impl IntoIterator<Item = Invalid>) -> Diagnostics {
+        let mut diags = Diagnostics::new();
+        for p in problems {
+            let deps: Vec<AttrPath> = p.depends_on.iter().map(attr_path).collect();
+            if !self.touches_unknown(&deps) {
+                diags.error_at(attr_path(&p.path), p.summary, p.detail);
+            }
+        }
+        diags
+    }
+}
+
+/// A map of strings from an attribute of `state` (e.g. the computed `drift`).
+pub fn string_map(state: &Value, attr: &str) -> BTreeMap<String, String> {
+    state
+        .get(attr)
+        .and_then(Value::entries)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// True when one path is a prefix of the other (a value inside, or around, the other).

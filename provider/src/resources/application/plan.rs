@@ -4,7 +4,7 @@ use super::schema::{REPLACE_ON_CHANGE, resource_schema};
 use crate::app::bundle;
 use crate::app::spec::{Input, Spec};
 use crate::app::validate;
-use crate::plugin::{AttrPath, Diagnostic, Diagnostics, PathStep, Type, Value};
+use crate::plugin::{AttrPath, Diagnostics, PathStep, Type, Value};
 use crate::resources::convert;
 use std::collections::BTreeMap;
 
@@ -14,41 +14,19 @@ pub fn resource_type() -> &'static Type {
     TYPE.get_or_init(|| resource_schema().block.value_type())
 }
 
-/// A configuration decoded into the model, with the paths whose values are unknown.
-pub struct Decoded {
-    pub input: Input,
-    pub unknowns: Vec<AttrPath>,
-}
+pub type Decoded = convert::Decoded<Input>;
 
 pub fn decode_input(config: &Value) -> Result<Decoded, Diagnostics> {
-    let mut unknowns = Vec::new();
-    let json = convert::to_json(config, resource_type(), &AttrPath::root(), &mut unknowns);
-    match serde_json::from_value::<Input>(json) {
-        Ok(input) => Ok(Decoded { input, unknowns }),
-        Err(e) => Err(Diagnostic::error(
-            "Unexpected configuration shape",
-            format!("the provider could not read this configuration: {e}"),
-        )
-        .into()),
-    }
+    convert::decode(config, resource_type(), "jke_application")
 }
 
 /// Problems with the configuration, leaving out those that involve unknown values.
 pub fn problems(decoded: &Decoded, spec: &Spec) -> Diagnostics {
-    let mut diags = Diagnostics::new();
-    let all = validate::validate_input(&decoded.input)
-        .into_iter()
-        .chain(validate::validate(spec));
-    for p in all {
-        let touches_unknown = p.depends_on.iter().any(|d| {
-            let d = convert::attr_path(d);
-            decoded.unknowns.iter().any(|u| convert::overlaps(u, &d))
-        });
-        if !touches_unknown {
-            diags.error_at(convert::attr_path(&p.path), p.summary, p.detail);
-        }
-    }
-    diags
+    decoded.diagnostics(
+        validate::validate_input(&decoded.input)
+            .into_iter()
+            .chain(validate::validate(spec)),
+    )
 }
 
 /// The state value of a spec: every setting plus the computed attributes.
@@ -75,15 +53,7 @@ pub fn encode_state(spec: &Spec, drift: &BTreeMap<String, String>) -> Value {
 pub fn decode_state(state: &Value) -> Result<(Spec, BTreeMap<String, String>), Diagnostics> {
     let decoded = decode_input(state)?;
     let spec = Spec::resolve(&decoded.input, &Input::default());
-    let drift = state
-        .get("drift")
-        .and_then(Value::entries)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                .collect()
-        })
-        .unwrap_or_default();
+    let drift = convert::string_map(state, "drift");
     Ok((spec, drift))
 }
 

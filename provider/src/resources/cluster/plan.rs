@@ -2,49 +2,25 @@
 
 use super::schema::resource_schema;
 use crate::app::platform::{self, Input, Spec};
-use crate::plugin::{AttrPath, Diagnostic, Diagnostics, PathStep, Type, Value};
+use crate::plugin::{AttrPath, Diagnostics, PathStep, Type, Value};
 use crate::resources::convert;
 use std::collections::BTreeMap;
 
-pub fn resource_type() -> Type {
-    resource_schema().block.value_type()
+/// The resource's value type, built once: every plan and read converts through it.
+pub fn resource_type() -> &'static Type {
+    static TYPE: std::sync::OnceLock<Type> = std::sync::OnceLock::new();
+    TYPE.get_or_init(|| resource_schema().block.value_type())
 }
 
-/// A configuration decoded into the model, with the paths whose values are unknown.
-pub struct Decoded {
-    pub input: Input,
-    pub unknowns: Vec<AttrPath>,
-}
+pub type Decoded = convert::Decoded<Input>;
 
 pub fn decode_input(config: &Value) -> Result<Decoded, Diagnostics> {
-    let mut unknowns = Vec::new();
-    let json = convert::to_json(config, &resource_type(), &AttrPath::root(), &mut unknowns);
-    match serde_json::from_value::<Input>(json) {
-        Ok(input) => Ok(Decoded { input, unknowns }),
-        Err(e) => Err(Diagnostic::error(
-            "Unexpected configuration shape",
-            format!("the provider could not read this jke_cluster configuration: {e}"),
-        )
-        .into()),
-    }
-}
-
-fn touches_unknown(decoded: &Decoded, paths: &[AttrPath]) -> bool {
-    paths
-        .iter()
-        .any(|d| decoded.unknowns.iter().any(|u| convert::overlaps(u, d)))
+    convert::decode(config, resource_type(), "jke_cluster")
 }
 
 /// Problems with the configuration, leaving out those that involve unknown values.
 pub fn problems(decoded: &Decoded, spec: &Spec) -> Diagnostics {
-    let mut diags = Diagnostics::new();
-    for p in platform::validate(spec) {
-        let deps: Vec<AttrPath> = p.depends_on.iter().map(convert::attr_path).collect();
-        if !touches_unknown(decoded, &deps) {
-            diags.error_at(convert::attr_path(&p.path), p.summary, p.detail);
-        }
-    }
-    diags
+    decoded.diagnostics(platform::validate(spec))
 }
 
 /// The state value of a spec: every setting plus the computed attributes.
@@ -59,22 +35,14 @@ pub fn encode_state(spec: &Spec, drift: &BTreeMap<String, String>) -> Value {
             serde_json::to_value(drift).unwrap_or_default(),
         );
     }
-    convert::from_json(&json, &resource_type())
+    convert::from_json(&json, resource_type())
 }
 
 /// Back from state (or a planned state at apply time, where everything is known).
 pub fn decode_state(state: &Value) -> Result<(Spec, BTreeMap<String, String>), Diagnostics> {
     let decoded = decode_input(state)?;
     let spec = Spec::resolve(&decoded.input);
-    let drift = state
-        .get("drift")
-        .and_then(Value::entries)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                .collect()
-        })
-        .unwrap_or_default();
+    let drift = convert::string_map(state, "drift");
     Ok((spec, drift))
 }
 
@@ -105,11 +73,11 @@ pub fn planned_state(config: &Value) -> Result<(Spec, Value, Diagnostics), Diagn
     for u in &decoded.unknowns {
         convert::set_at(&mut planned, &u.0, Value::Unknown);
     }
-    if touches_unknown(&decoded, &[AttrPath::attr("environment")]) {
+    if decoded.touches_unknown(&[AttrPath::attr("environment")]) {
         convert::set_at(&mut planned, &[attr("id")], Value::Unknown);
     }
     let first_name = AttrPath::attr("issuers").then_index(0).then_attr("name");
-    if touches_unknown(&decoded, &[first_name]) {
+    if decoded.touches_unknown(&[first_name]) {
         convert::set_at(&mut planned, &[attr("default_issuer")], Value::Unknown);
     }
     if decoded.unknowns.iter().any(changes_objects) {
@@ -134,7 +102,7 @@ mod tests {
     /// A full config value (every attribute present, null when not set).
     fn config(pairs: &[(&str, Value)]) -> Value {
         let mut m: BTreeMap<String, Value> =
-            match convert::from_json(&serde_json::json!({}), &resource_type()) {
+            match convert::from_json(&serde_json::json!({}), resource_type()) {
                 Value::Object(m) => m,
                 _ => BTreeMap::new(),
             };
