@@ -537,7 +537,7 @@ resource "aws_athena_named_query" "this" {
 
   name        = "${var.name}-${each.key}"
   description = each.value.description
-  workgroup   = aws_athena_workgroup.this.id
+  workgroup   = aws_athena_workgroup.this.name
   database    = aws_glue_catalog_database.this.name
-  query       = each.value.query
+  query       = trimspace(each.value.query)
 }

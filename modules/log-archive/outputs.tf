@@ -45,7 +45,7 @@ output "named_query_ids" {
 
 output "example_query" {
   description = "A query to start from: one app's error lines in the last hour. Its two `?` are the namespace and the app (the Athena console asks for them; the CLI takes `--execution-parameters`)."
-  value       = local.queries["app-errors-last-hour"].query
+  value       = trimspace(local.queries["app-errors-last-hour"].query)
 }
 
 output "query_policy_json" {
