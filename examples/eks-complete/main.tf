@@ -160,3 +160,33 @@ resource "jke_application" "api" {
 
   depends_on = [jke_cluster.this]
 }
+
+# Every app's logs, archived in S3 and queryable in Athena for months (the Container
+# Insights application log group the add-ons write to, streamed through Firehose).
+module "log_archive" {
+  source = "../../modules/log-archive"
+
+  name           = "${var.name}-${var.environment}"
+  log_group_name = one([for g in module.addons.container_insights_log_group_names : g if endswith(g, "/application")])
+  tags           = var.tags
+}
+
+# An alarm per app when it runs fewer pods than its floor, restarts, runs hot or is pinned
+# at its maximum; one composite alarm per app notifies (prod pages, dev and stg e-mail).
+module "app_alerts" {
+  source = "../../modules/app-alerts"
+
+  name         = "${var.name}-${var.environment}"
+  cluster_name = module.cluster.cluster_name
+  apps = {
+    for k, a in { web = jke_application.web, api = jke_application.api } : k => {
+      namespace       = a.namespace
+      name            = a.name
+      min_pods        = a.autoscale.min_replicas
+      max_pods        = a.autoscale.max_replicas
+    }
+  }
+  https_endpoints = var.pagerduty_endpoint == null ? {} : { pagerduty = var.pagerduty_endpoint }
+  email_addresses = var.alert_emails
+  tags            = var.tags
+}

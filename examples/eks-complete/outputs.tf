@@ -42,3 +42,13 @@ output "api_service_host" {
   description = "In-cluster DNS name of the api's Service."
   value       = jke_application.api.service_host
 }
+
+output "log_archive_workgroup" {
+  description = "Athena workgroup to query the archived app logs in."
+  value       = module.log_archive.workgroup_name
+}
+
+output "alerts_topic_arn" {
+  description = "SNS topic the app alerts notify."
+  value       = module.app_alerts.sns_topic_arn
+}

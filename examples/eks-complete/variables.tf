@@ -124,3 +124,16 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "alert_emails" {
+  description = "E-mail addresses that receive the app alerts of this environment (each confirms its subscription)."
+  type        = list(string)
+  default     = []
+}
+
+variable "pagerduty_endpoint" {
+  description = "PagerDuty (or any HTTPS) endpoint paged by the app alerts, e.g. from TF_VAR_pagerduty_endpoint in CI; null: no paging (dev and stg only e-mail)."
+  type        = string
+  default     = null
+  sensitive   = true
+}

@@ -30,7 +30,7 @@ REGION = "eu-west-1"
 
 
 def test_modules_exist():
-    assert MODULE_NAMES == ["eks-addons", "eks-cluster"]
+    assert MODULE_NAMES == ["app-alerts", "eks-addons", "eks-cluster", "log-archive"]
 
 
 def test_fmt_clean(terraform: Terraform):
@@ -48,7 +48,7 @@ def test_readme_tables_in_sync():
     assert res.returncode == 0, res.stderr
 
 
-@pytest.mark.parametrize("module", ["eks-cluster", "eks-addons"])
+@pytest.mark.parametrize("module", MODULE_NAMES)
 def test_module_conventions(module: str):
     mdir = MODULES / module
     for name in ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md"):
@@ -72,7 +72,7 @@ def test_module_conventions(module: str):
     assert (ROOT / "modules/CHANGELOG.md").is_file()
 
 
-@pytest.fixture(scope="module", params=["eks-cluster", "eks-addons"])
+@pytest.fixture(scope="module", params=MODULE_NAMES)
 def initialised_module(request, terraform: Terraform, tmp_path_factory) -> Path:
     tree = copy_tree(tmp_path_factory.mktemp(request.param))
     mdir = tree / "modules" / request.param

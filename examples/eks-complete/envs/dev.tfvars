@@ -26,3 +26,6 @@ tags = {
   environment = "dev"
   cost-center = "shop"
 }
+
+# Alerts only e-mail here; prod also pages.
+alert_emails = ["shop-dev@example.com"]

@@ -27,3 +27,6 @@ tags = {
   environment = "prod"
   cost-center = "shop"
 }
+
+# Alerts page through PagerDuty (TF_VAR_pagerduty_endpoint, kept out of this file) and e-mail.
+alert_emails = ["shop-oncall@example.com"]

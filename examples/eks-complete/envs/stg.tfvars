@@ -24,3 +24,6 @@ tags = {
   environment = "stg"
   cost-center = "shop"
 }
+
+# Alerts only e-mail here; prod also pages.
+alert_emails = ["shop-stg@example.com"]

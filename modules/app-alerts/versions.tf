@@ -1,0 +1,13 @@
+terraform {
+  # optional() object attributes with defaults need 1.5.
+  required_version = ">= 1.5"
+
+  required_providers {
+    aws = {
+      source = "hashicorp/aws"
+      # The floor all JKE modules are written against (composite alarms, metric math and
+      # KMS-encrypted SNS topics are older); both the 5.x and 6.x series satisfy it.
+      version = ">= 5.95"
+    }
+  }
+}
