@@ -40,13 +40,16 @@ locals {
 module "cluster" {
   source = "../../modules/eks-cluster"
 
-  name                 = local.cluster_name
-  environment          = var.environment
-  kubernetes_version   = var.kubernetes_version
-  nat_gateway_mode     = var.nat_gateway_mode
-  public_access_cidrs  = var.public_access_cidrs
-  admin_principal_arns = var.admin_principal_arns
-  tags                 = var.tags
+  name               = local.cluster_name
+  environment        = var.environment
+  kubernetes_version = var.kubernetes_version
+  nat_gateway_mode   = var.nat_gateway_mode
+  # The jke provider in this same run reaches the API from where Terraform runs: the public
+  # endpoint is opened to the environment's CIDRs only.
+  endpoint_public_access = length(var.public_access_cidrs) > 0
+  public_access_cidrs    = var.public_access_cidrs
+  admin_principal_arns   = var.admin_principal_arns
+  tags                   = var.tags
 
   node_groups = {
     default = {

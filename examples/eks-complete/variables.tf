@@ -36,9 +36,9 @@ variable "nat_gateway_mode" {
 }
 
 variable "public_access_cidrs" {
-  description = "IPv4 CIDRs allowed to reach the public API endpoint (offices, CI runners)."
+  description = "IPv4 CIDRs allowed to reach the public API endpoint (offices, CI runners, wherever Terraform runs). Empty: private endpoint only, so Terraform must run inside the VPC or over a VPN."
   type        = list(string)
-  default     = ["0.0.0.0/0"]
+  default     = []
 }
 
 variable "admin_principal_arns" {

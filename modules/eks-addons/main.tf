@@ -7,12 +7,20 @@ locals {
 
   no_role = { create_role = false, role_arn = null, additional_policy_arns = [] }
 
+  # The VPC CNI enforces NetworkPolicies (its network policy agent on every node, the
+  # controller in the control plane) unless vpc_cni.network_policy = false; the caller's own
+  # configuration values are kept beside it.
+  vpc_cni_configuration_values = var.vpc_cni.network_policy ? jsonencode(merge(
+    var.vpc_cni.configuration_values != null ? jsondecode(var.vpc_cni.configuration_values) : {},
+    { enableNetworkPolicy = "true" },
+  )) : var.vpc_cni.configuration_values
+
   # Every add-on the module knows, keyed by its EKS add-on name, with its settings
   # normalised to one shape, its default on/off state and, for those that call AWS APIs,
   # the service account that gets a pod identity role and what that role may do.
   catalog = {
     "vpc-cni" = {
-      settings        = merge(local.no_role, var.vpc_cni)
+      settings        = merge(local.no_role, var.vpc_cni, { configuration_values = local.vpc_cni_configuration_values })
       default_enabled = !var.auto_mode
       role_name       = "vpc-cni"
       namespace       = "kube-system"

@@ -23,3 +23,8 @@ output "container_insights_log_group_names" {
   description = "CloudWatch Logs groups of Container Insights (empty when amazon-cloudwatch-observability is off)."
   value       = [for g in aws_cloudwatch_log_group.container_insights : g.name]
 }
+
+output "vpc_cni_network_policy" {
+  description = "Whether the VPC CNI add-on enforces Kubernetes NetworkPolicies (false when vpc-cni is off, e.g. in Auto Mode, or with vpc_cni.network_policy = false)."
+  value       = contains(keys(local.enabled), "vpc-cni") && var.vpc_cni.network_policy
+}

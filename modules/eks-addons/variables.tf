@@ -55,9 +55,10 @@ variable "tags" {
 ################################################################################
 
 variable "vpc_cni" {
-  description = "The Amazon VPC CNI add-on (vpc-cni): pod networking. Its pod identity role gets AmazonEKS_CNI_Policy. Takes the common settings (see \"Add-on settings\" in the README)."
+  description = "The Amazon VPC CNI add-on (vpc-cni): pod networking. Its pod identity role gets AmazonEKS_CNI_Policy. `network_policy` (default true) makes it enforce Kubernetes NetworkPolicies (`enableNetworkPolicy` in its configuration values); false leaves `configuration_values` as given. Takes the common settings (see \"Add-on settings\" in the README)."
   type = object({
     enabled                     = optional(bool)
+    network_policy              = optional(bool, true)
     version                     = optional(string)
     configuration_values        = optional(string)
     resolve_conflicts_on_create = optional(string, "OVERWRITE")
@@ -77,6 +78,17 @@ variable "vpc_cni" {
   validation {
     condition     = var.vpc_cni.configuration_values == null || can(jsondecode(var.vpc_cni.configuration_values))
     error_message = "vpc_cni.configuration_values must be null or a JSON document; write it with jsonencode({...})."
+  }
+
+  validation {
+    condition     = var.vpc_cni.configuration_values == null || try(!contains(keys(jsondecode(var.vpc_cni.configuration_values)), "enableNetworkPolicy"), false)
+    error_message = "vpc_cni.configuration_values must be a JSON object without enableNetworkPolicy: network policy enforcement is set with vpc_cni.network_policy (true by default, false to turn it off)."
+  }
+
+  validation {
+    # The network policy agent came with VPC CNI 1.14.
+    condition     = var.vpc_cni.version == null || !var.vpc_cni.network_policy || try(tonumber(regex("^v1\\.([0-9]+)\\.", var.vpc_cni.version)[0]) >= 14, true)
+    error_message = "vpc_cni.version is older than v1.14.0, which cannot enforce network policies: pin v1.14.0-eksbuild.1 or later, or set vpc_cni.network_policy = false."
   }
 
   validation {

@@ -102,3 +102,45 @@ resource "aws_iam_role_policy_attachment" "node" {
   role       = aws_iam_role.node.name
   policy_arn = each.value
 }
+
+# VPC flow logs to CloudWatch Logs: the service assumes this role only for flow logs of
+# this account, and may only create streams and write events in the module's log group.
+resource "aws_iam_role" "flow_logs" {
+  count = local.flow_logs_to_cloudwatch ? 1 : 0
+
+  name        = "${var.name}-vpc-flow-logs"
+  description = "VPC flow logs of EKS cluster ${var.name} to CloudWatch Logs"
+
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "VPCFlowLogsAssumeRole"
+      Effect    = "Allow"
+      Principal = { Service = "vpc-flow-logs.amazonaws.com" }
+      Action    = ["sts:AssumeRole"]
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = local.account_id }
+        ArnLike      = { "aws:SourceArn" = "arn:${local.partition}:ec2:*:${local.account_id}:vpc-flow-log/*" }
+      }
+    }]
+  })
+
+  tags = local.tags
+}
+
+resource "aws_iam_role_policy" "flow_logs" {
+  count = local.flow_logs_to_cloudwatch ? 1 : 0
+
+  name = "write-flow-logs"
+  role = aws_iam_role.flow_logs[0].id
+
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid      = "WriteFlowLogGroup"
+      Effect   = "Allow"
+      Action   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+      Resource = [aws_cloudwatch_log_group.flow_logs[0].arn, "${aws_cloudwatch_log_group.flow_logs[0].arn}:*"]
+    }]
+  })
+}

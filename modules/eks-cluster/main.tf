@@ -1,7 +1,13 @@
 data "aws_partition" "current" {}
 
+# The account the cluster is created in: key policy principals and the flow log role's
+# confused-deputy conditions name it.
+data "aws_caller_identity" "current" {}
+
 locals {
-  partition = data.aws_partition.current.partition
+  partition        = data.aws_partition.current.partition
+  account_id       = data.aws_caller_identity.current.account_id
+  account_root_arn = "arn:${local.partition}:iam::${local.account_id}:root"
 
   # Every resource carries the environment, so cost reports and guards can filter on it.
   tags = merge(var.tags, {
@@ -49,12 +55,59 @@ locals {
 # Secrets encryption key
 ################################################################################
 
+locals {
+  # Who may manage the key (policy, rotation, aliases, deletion) but not use it: the given
+  # principals, or the account, which then decides through IAM policies.
+  kms_key_administrators = length(var.kms_key_administrator_arns) > 0 ? var.kms_key_administrator_arns : [local.account_root_arn]
+
+  kms_key_administration_actions = [
+    "kms:DescribeKey", "kms:GetKeyPolicy", "kms:PutKeyPolicy", "kms:ListKeyPolicies",
+    "kms:GetKeyRotationStatus", "kms:EnableKeyRotation", "kms:DisableKeyRotation",
+    "kms:ListKeyRotations", "kms:RotateKeyOnDemand",
+    "kms:ListResourceTags", "kms:TagResource", "kms:UntagResource", "kms:UpdateKeyDescription",
+    "kms:EnableKey", "kms:DisableKey", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion",
+    "kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias", "kms:ListAliases",
+    # EKS creates a grant for the control plane with the credentials of whoever creates
+    # the cluster.
+    "kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant", "kms:RetireGrant",
+  ]
+
+  kms_key_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      var.kms_key_account_wide_access ? {
+        # AWS's default key policy: IAM policies of the account grant any use of the key.
+        Sid       = "AccountIAMPolicies"
+        Effect    = "Allow"
+        Principal = { AWS = [local.account_root_arn] }
+        Action    = ["kms:*"]
+        Resource  = "*"
+        } : {
+        Sid       = "KeyAdministration"
+        Effect    = "Allow"
+        Principal = { AWS = local.kms_key_administrators }
+        Action    = local.kms_key_administration_actions
+        Resource  = "*"
+      },
+      {
+        # Only the control plane encrypts and decrypts: Secrets' data keys.
+        Sid       = "ClusterSecretsEnvelopeEncryption"
+        Effect    = "Allow"
+        Principal = { AWS = aws_iam_role.cluster.arn }
+        Action    = ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"]
+        Resource  = "*"
+      },
+    ]
+  })
+}
+
 resource "aws_kms_key" "this" {
   count = var.create_kms_key ? 1 : 0
 
   description             = "Envelope encryption of Kubernetes Secrets in EKS cluster ${var.name}"
   enable_key_rotation     = true
   deletion_window_in_days = var.kms_key_deletion_window_in_days
+  policy                  = local.kms_key_policy
 
   tags = local.tags
 }
@@ -189,6 +242,14 @@ resource "aws_eks_cluster" "this" {
     precondition {
       condition     = var.endpoint_public_access || var.endpoint_private_access
       error_message = "At least one of endpoint_public_access and endpoint_private_access must be true, or nothing can reach the Kubernetes API."
+    }
+    precondition {
+      condition     = !var.endpoint_public_access || length(var.public_access_cidrs) > 0
+      error_message = "endpoint_public_access = true needs the networks that may reach the public Kubernetes API endpoint: list them in public_access_cidrs, e.g. public_access_cidrs = [\"203.0.113.0/24\"] for your offices and CI runners ([\"0.0.0.0/0\"] opens it to the whole internet). Without a public endpoint, reach the API from the VPC or from private_access_cidrs (VPN, peered networks)."
+    }
+    precondition {
+      condition     = var.endpoint_public_access || length(var.public_access_cidrs) == 0
+      error_message = "public_access_cidrs is set but the public Kubernetes API endpoint is off (endpoint_public_access defaults to false): set endpoint_public_access = true to open it to those CIDRs, or remove public_access_cidrs."
     }
     precondition {
       condition     = var.create_kms_key ? var.kms_key_arn == null : var.kms_key_arn != null

@@ -60,6 +60,18 @@ resource "aws_vpc" "this" {
   }
 }
 
+# The created VPC's default security group, emptied: every new VPC gets one that lets its
+# members talk to each other and reach anywhere, and anything launched without a security
+# group lands in it. Nothing in this module uses it (nodes and the control plane have
+# their own groups), so it is adopted with no rules at all.
+resource "aws_default_security_group" "this" {
+  count = local.create_vpc && var.restrict_default_security_group ? 1 : 0
+
+  vpc_id = aws_vpc.this[0].id
+
+  tags = merge(local.tags, { Name = "${var.name}-default-no-rules" })
+}
+
 resource "aws_internet_gateway" "this" {
   count = local.create_vpc ? 1 : 0
 
@@ -161,6 +173,49 @@ resource "aws_route_table_association" "private" {
 
   subnet_id      = aws_subnet.private[count.index].id
   route_table_id = aws_route_table.private[count.index].id
+}
+
+################################################################################
+# VPC flow logs of the created VPC: accepted and rejected traffic of every network
+# interface, to CloudWatch Logs (a log group the module owns, written by a role that may
+# write to that group only) or to an S3 bucket you give.
+################################################################################
+
+locals {
+  flow_logs               = local.create_vpc && var.flow_logs_enabled
+  flow_logs_to_cloudwatch = local.flow_logs && var.flow_logs_destination_type == "cloud-watch-logs"
+}
+
+resource "aws_cloudwatch_log_group" "flow_logs" {
+  count = local.flow_logs_to_cloudwatch ? 1 : 0
+
+  name              = "/aws/vpc/${var.name}/flow-logs"
+  retention_in_days = var.flow_logs_retention_in_days
+  kms_key_id        = var.flow_logs_kms_key_arn
+
+  tags = local.tags
+}
+
+resource "aws_flow_log" "this" {
+  count = local.flow_logs ? 1 : 0
+
+  vpc_id                   = aws_vpc.this[0].id
+  traffic_type             = var.flow_logs_traffic_type
+  max_aggregation_interval = var.flow_logs_max_aggregation_interval
+  log_destination_type     = var.flow_logs_destination_type
+  log_destination          = local.flow_logs_to_cloudwatch ? aws_cloudwatch_log_group.flow_logs[0].arn : var.flow_logs_s3_destination_arn
+  iam_role_arn             = local.flow_logs_to_cloudwatch ? aws_iam_role.flow_logs[0].arn : null
+
+  tags = merge(local.tags, { Name = var.name })
+
+  lifecycle {
+    precondition {
+      condition     = var.flow_logs_destination_type != "s3" || var.flow_logs_s3_destination_arn != null
+      error_message = "flow_logs_destination_type = \"s3\" needs flow_logs_s3_destination_arn: the ARN of a bucket (optionally with a folder, e.g. \"arn:aws:s3:::my-flow-logs/payments\") whose bucket policy lets delivery.logs.amazonaws.com write. Or set flow_logs_destination_type = \"cloud-watch-logs\" (the default), or flow_logs_enabled = false."
+    }
+  }
+
+  depends_on = [aws_iam_role_policy.flow_logs]
 }
 
 # The VPC CIDR of a given VPC, for the control plane's security group rule.

@@ -2,9 +2,11 @@
 # Managed node groups
 #
 # Each group gets its own launch template: encrypted gp3 root volume of the chosen size,
-# IMDSv2 only (hop limit 2 so containerised agents on the host network and pods that
-# must reach the instance metadata still can), tags on instances and volumes. No
-# security group is set in the template, so EKS attaches the cluster security group.
+# IMDSv2 only with a response hop limit of 1 (var.node_metadata_hop_limit): processes on
+# the node and host-network pods (VPC CNI, kube-proxy) reach the instance metadata, other
+# pods do not, so they cannot borrow the node role; they get their own through pod
+# identity or IRSA. Tags on instances and volumes. No security group is set in the
+# template, so EKS attaches the cluster security group.
 ################################################################################
 
 resource "aws_launch_template" "node" {
@@ -29,7 +31,7 @@ resource "aws_launch_template" "node" {
   metadata_options {
     http_endpoint               = "enabled"
     http_tokens                 = "required"
-    http_put_response_hop_limit = 2
+    http_put_response_hop_limit = var.node_metadata_hop_limit
   }
 
   tag_specifications {

@@ -85,6 +85,16 @@ output "cluster_log_group_name" {
   value       = aws_cloudwatch_log_group.cluster.name
 }
 
+output "flow_log_id" {
+  description = "ID of the created VPC's flow log (null with flow_logs_enabled = false or an existing VPC)."
+  value       = local.flow_logs ? aws_flow_log.this[0].id : null
+}
+
+output "flow_log_group_name" {
+  description = "Name of the CloudWatch Logs group the VPC flow logs go to (null unless they go to CloudWatch Logs)."
+  value       = local.flow_logs_to_cloudwatch ? aws_cloudwatch_log_group.flow_logs[0].name : null
+}
+
 output "cluster_role_arn" {
   description = "ARN of the IAM role of the control plane."
   value       = aws_iam_role.cluster.arn

@@ -125,14 +125,92 @@ variable "nat_gateway_mode" {
   }
 }
 
+variable "restrict_default_security_group" {
+  description = "Adopt the created VPC's default security group and remove all its rules, so nothing launched without a security group can send or receive traffic. False leaves AWS's default rules (members reach each other and anywhere). Ignored with an existing VPC."
+  type        = bool
+  default     = true
+}
+
+variable "flow_logs_enabled" {
+  description = "Record VPC flow logs of the created VPC (ignored with an existing VPC, whose owner decides). Where to: `flow_logs_destination_type`."
+  type        = bool
+  default     = true
+}
+
+variable "flow_logs_destination_type" {
+  description = "Where VPC flow logs go: \"cloud-watch-logs\" (a log group `/aws/vpc/<name>/flow-logs` the module creates, written by a role limited to that group) or \"s3\" (the bucket in `flow_logs_s3_destination_arn`)."
+  type        = string
+  default     = "cloud-watch-logs"
+
+  validation {
+    condition     = contains(["cloud-watch-logs", "s3"], var.flow_logs_destination_type)
+    error_message = "flow_logs_destination_type must be \"cloud-watch-logs\" or \"s3\"."
+  }
+}
+
+variable "flow_logs_s3_destination_arn" {
+  description = "With `flow_logs_destination_type = \"s3\"`: ARN of the bucket, optionally with a folder (\"arn:aws:s3:::my-flow-logs/payments\"). Its bucket policy must let `delivery.logs.amazonaws.com` write."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.flow_logs_s3_destination_arn == null || can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$", var.flow_logs_s3_destination_arn))
+    error_message = "flow_logs_s3_destination_arn must be null or an S3 bucket ARN, optionally with a folder, e.g. \"arn:aws:s3:::my-flow-logs/payments\"."
+  }
+}
+
+variable "flow_logs_traffic_type" {
+  description = "Which traffic VPC flow logs record: \"ALL\", \"ACCEPT\" or \"REJECT\"."
+  type        = string
+  default     = "ALL"
+
+  validation {
+    condition     = contains(["ALL", "ACCEPT", "REJECT"], var.flow_logs_traffic_type)
+    error_message = "flow_logs_traffic_type must be \"ALL\", \"ACCEPT\" or \"REJECT\"."
+  }
+}
+
+variable "flow_logs_max_aggregation_interval" {
+  description = "Seconds over which a flow is aggregated into one record: 60 or 600."
+  type        = number
+  default     = 600
+
+  validation {
+    condition     = contains([60, 600], var.flow_logs_max_aggregation_interval)
+    error_message = "flow_logs_max_aggregation_interval must be 60 or 600 (seconds)."
+  }
+}
+
+variable "flow_logs_retention_in_days" {
+  description = "Retention of the flow log group (CloudWatch destination), in days (a CloudWatch Logs retention value; 0 keeps logs forever)."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = contains([0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.flow_logs_retention_in_days)
+    error_message = "flow_logs_retention_in_days must be a CloudWatch Logs retention value: 0 (never expire), 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
+  }
+}
+
+variable "flow_logs_kms_key_arn" {
+  description = "KMS key ARN to encrypt the flow log group with (CloudWatch destination). Its key policy must allow the CloudWatch Logs service principal. Null: CloudWatch's own encryption."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.flow_logs_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.flow_logs_kms_key_arn))
+    error_message = "flow_logs_kms_key_arn must be null or a KMS key ARN."
+  }
+}
+
 ################################################################################
 # Control plane
 ################################################################################
 
 variable "endpoint_public_access" {
-  description = "Whether the Kubernetes API endpoint is reachable from the internet (restricted to `public_access_cidrs`)."
+  description = "Whether the Kubernetes API endpoint is reachable from the internet, from `public_access_cidrs` only (which must then be set). Off by default: the API is reached from the VPC and `private_access_cidrs`."
   type        = bool
-  default     = true
+  default     = false
 }
 
 variable "endpoint_private_access" {
@@ -142,13 +220,13 @@ variable "endpoint_private_access" {
 }
 
 variable "public_access_cidrs" {
-  description = "IPv4 CIDRs allowed to reach the public API endpoint. Narrow this to your offices and CI runners."
+  description = "IPv4 CIDRs allowed to reach the public API endpoint, with `endpoint_public_access = true`: your offices and CI runners. No default: `[\"0.0.0.0/0\"]` opens the API to the whole internet and must be written out."
   type        = list(string)
-  default     = ["0.0.0.0/0"]
+  default     = []
 
   validation {
-    condition     = length(var.public_access_cidrs) > 0 && alltrue([for c in var.public_access_cidrs : can(cidrnetmask(c))])
-    error_message = "public_access_cidrs must list at least one IPv4 CIDR, e.g. [\"203.0.113.0/24\"]."
+    condition     = alltrue([for c in var.public_access_cidrs : can(cidrnetmask(c))])
+    error_message = "public_access_cidrs must be IPv4 CIDRs, e.g. [\"203.0.113.0/24\"]."
   }
 }
 
@@ -200,6 +278,23 @@ variable "kms_key_arn" {
     condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
     error_message = "kms_key_arn must be null or a KMS key ARN such as \"arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab\"."
   }
+}
+
+variable "kms_key_administrator_arns" {
+  description = "IAM role or user ARNs the created key's policy lets manage the key (policy, rotation, aliases, grants, deletion) but not encrypt or decrypt; the identity running Terraform must be one of them. Empty: the account, so IAM policies decide who administers it. Only the control-plane role may use the key."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.kms_key_administrator_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/.+$", a))])
+    error_message = "kms_key_administrator_arns must be IAM role or user ARNs, e.g. \"arn:aws:iam::111122223333:role/platform-admin\"."
+  }
+}
+
+variable "kms_key_account_wide_access" {
+  description = "Give the created key AWS's default key policy instead: IAM policies of the account may grant any KMS action on it, including decrypting Secrets' data keys (the module's behaviour before the explicit key policy)."
+  type        = bool
+  default     = false
 }
 
 variable "kms_key_deletion_window_in_days" {
@@ -419,4 +514,15 @@ variable "node_ssm_access" {
   description = "Attach AmazonSSMManagedInstanceCore to the node role, for Session Manager shells on nodes instead of SSH."
   type        = bool
   default     = true
+}
+
+variable "node_metadata_hop_limit" {
+  description = "Instance metadata (IMDSv2) response hop limit of managed node group nodes. 1: processes on the node and host-network pods reach it, other pods cannot take the node role's credentials (they get roles through pod identity or IRSA). 2 lets every pod reach it."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.node_metadata_hop_limit >= 1 && var.node_metadata_hop_limit <= 64 && floor(var.node_metadata_hop_limit) == var.node_metadata_hop_limit
+    error_message = "node_metadata_hop_limit must be a whole number from 1 to 64."
+  }
 }

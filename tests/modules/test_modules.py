@@ -219,6 +219,7 @@ def test_moto_cluster_as_eks_describes_it(moto_cluster):
     assert enabled == {"api", "audit", "authenticator"}
     vpc = cluster["resourcesVpcConfig"]
     assert vpc["endpointPrivateAccess"] and vpc["endpointPublicAccess"]
+    assert vpc["publicAccessCidrs"] == ["203.0.113.0/24"]
     assert sorted(vpc["subnetIds"]) == sorted(outputs["private_subnet_ids"])
 
 
@@ -261,8 +262,58 @@ def test_moto_network_and_node_groups(moto_cluster):
     template = ec2.describe_launch_template_versions(LaunchTemplateId=batch["launchTemplate"]["id"])["LaunchTemplateVersions"][0]
     data = template["LaunchTemplateData"]
     assert data["MetadataOptions"]["HttpTokens"] == "required"
+    assert data["MetadataOptions"]["HttpPutResponseHopLimit"] == 1
     ebs = data["BlockDeviceMappings"][0]["Ebs"]
     assert ebs["VolumeType"] == "gp3" and ebs["Encrypted"] and ebs["VolumeSize"] == 50
+
+
+def test_moto_created_vpc_is_locked_down(moto_cluster):
+    """Issue 13: the default security group has no rules and flow logs go to CloudWatch
+    Logs through a role that may write to their log group only."""
+    _, _, outputs, url, _ = moto_cluster
+    ec2 = _boto("ec2", url)
+    default = ec2.describe_security_groups(Filters=[
+        {"Name": "vpc-id", "Values": [outputs["vpc_id"]]}, {"Name": "group-name", "Values": ["default"]},
+    ])["SecurityGroups"]
+    assert len(default) == 1
+    assert default[0]["IpPermissions"] == [] and default[0]["IpPermissionsEgress"] == []
+
+    logs = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [outputs["vpc_id"]]}])["FlowLogs"]
+    assert [f["FlowLogId"] for f in logs] == [outputs["flow_log_id"]]
+    flow = logs[0]
+    assert flow["TrafficType"] == "ALL" and flow["LogDestinationType"] == "cloud-watch-logs"
+    assert outputs["flow_log_group_name"] == "/aws/vpc/jke-moto/flow-logs"
+    assert flow["LogDestination"].removesuffix(":*").endswith(":log-group:/aws/vpc/jke-moto/flow-logs")
+    group = _boto("logs", url).describe_log_groups(logGroupNamePrefix="/aws/vpc/jke-moto/")["logGroups"]
+    assert [(g["logGroupName"], g["retentionInDays"]) for g in group] == [("/aws/vpc/jke-moto/flow-logs", 90)]
+
+    iam = _boto("iam", url)
+    role_name = flow["DeliverLogsPermissionArn"].split("/")[-1]
+    assert role_name == "jke-moto-vpc-flow-logs"
+    trust = iam.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    policy = iam.get_role_policy(RoleName=role_name, PolicyName="write-flow-logs")["PolicyDocument"]
+    assert [s["Resource"] for s in policy["Statement"]] == [[group[0]["arn"].removesuffix(":*"), group[0]["arn"].removesuffix(":*") + ":*"]]
+
+    # The existing VPC is its owner's: neither its default group nor its flow logs change.
+    byo = outputs["existing_vpc"]
+    assert byo["flow_log_id"] is None
+    assert not ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [byo["vpc_id"]]}])["FlowLogs"]
+
+
+def test_moto_secrets_key_policy(moto_cluster):
+    """Only the control-plane role may use the created key; the account administers it."""
+    _, _, outputs, url, _ = moto_cluster
+    kms = _boto("kms", url)
+    policy = json.loads(kms.get_key_policy(KeyId=outputs["kms_key_arn"], PolicyName="default")["Policy"])
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    assert set(statements) == {"KeyAdministration", "ClusterSecretsEnvelopeEncryption"}
+    account = outputs["cluster_role_arn"].split(":")[4]
+    assert statements["KeyAdministration"]["Principal"]["AWS"] in ([f"arn:aws:iam::{account}:root"], f"arn:aws:iam::{account}:root")
+    assert not {"kms:Decrypt", "kms:Encrypt", "kms:*"} & set(statements["KeyAdministration"]["Action"])
+    use = statements["ClusterSecretsEnvelopeEncryption"]
+    assert use["Principal"]["AWS"] == outputs["cluster_role_arn"]
+    assert set(use["Action"]) == {"kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"}
 
 
 def test_moto_existing_vpc_created_in_the_same_run(moto_cluster):
@@ -310,5 +361,7 @@ def test_moto_destroy_removes_everything(moto_cluster, terraform: Terraform):
         assert ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Vpcs"] == []
     groups = _boto("logs", url).describe_log_groups(logGroupNamePrefix="/aws/eks/")["logGroups"]
     assert groups == []
+    assert _boto("logs", url).describe_log_groups(logGroupNamePrefix="/aws/vpc/")["logGroups"] == []
+    assert ec2.describe_flow_logs()["FlowLogs"] == []
     for arn in (outputs["kms_key_arn"], outputs["existing_vpc"]["kms_key_arn"]):
         assert _boto("kms", url).describe_key(KeyId=arn)["KeyMetadata"]["KeyState"] == "PendingDeletion"

@@ -3,7 +3,9 @@ region             = "eu-west-1"
 kubernetes_version = "1.33"
 
 # Cheaper network and nodes: one NAT gateway, small spot-free nodes.
-nat_gateway_mode    = "single"
+nat_gateway_mode = "single"
+# The API is reached from the offices and CI runners only.
+public_access_cidrs = ["203.0.113.0/24", "198.51.100.0/24"]
 node_instance_types = ["t3.large"]
 node_min_size       = 2
 node_max_size       = 3

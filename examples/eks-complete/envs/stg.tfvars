@@ -2,7 +2,9 @@ environment        = "stg"
 region             = "eu-west-1"
 kubernetes_version = "1.33"
 
-nat_gateway_mode    = "single"
+nat_gateway_mode = "single"
+# The API is reached from the offices and CI runners only.
+public_access_cidrs = ["203.0.113.0/24", "198.51.100.0/24"]
 node_instance_types = ["m6i.large"]
 node_min_size       = 2
 node_max_size       = 4

@@ -7,6 +7,11 @@ mock_provider "aws" {
       partition = "aws"
     }
   }
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "111122223333"
+    }
+  }
   mock_data "aws_availability_zones" {
     defaults = {
       names = ["eu-west-1a", "eu-west-1b", "eu-west-1c", "eu-west-1d"]
@@ -27,6 +32,11 @@ mock_provider "aws" {
   mock_resource "aws_kms_key" {
     defaults = {
       arn = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
+    }
+  }
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = {
+      arn = "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/vpc/mocked/flow-logs"
     }
   }
 }
@@ -100,12 +110,8 @@ run "endpoint_and_authentication" {
   command = plan
 
   assert {
-    condition     = aws_eks_cluster.this.vpc_config[0].endpoint_private_access && aws_eks_cluster.this.vpc_config[0].endpoint_public_access
-    error_message = "Both endpoints are on by default."
-  }
-  assert {
-    condition     = aws_eks_cluster.this.vpc_config[0].public_access_cidrs == toset(["0.0.0.0/0"])
-    error_message = "The public endpoint allows public_access_cidrs."
+    condition     = aws_eks_cluster.this.vpc_config[0].endpoint_private_access && !aws_eks_cluster.this.vpc_config[0].endpoint_public_access
+    error_message = "The API endpoint is private by default: reachable from the VPC only, not from the internet."
   }
   assert {
     condition     = aws_eks_cluster.this.access_config[0].authentication_mode == "API"
@@ -213,6 +219,10 @@ run "default_node_group" {
   assert {
     condition     = aws_launch_template.node["default"].metadata_options[0].http_tokens == "required"
     error_message = "Nodes allow IMDSv2 only."
+  }
+  assert {
+    condition     = aws_launch_template.node["default"].metadata_options[0].http_put_response_hop_limit == 1
+    error_message = "Instance metadata answers one hop only: pods cannot take the node role's credentials."
   }
 }
 

@@ -7,6 +7,11 @@ mock_provider "aws" {
       partition = "aws"
     }
   }
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "111122223333"
+    }
+  }
   mock_data "aws_availability_zones" {
     defaults = {
       names = ["eu-west-1a", "eu-west-1b", "eu-west-1c", "eu-west-1d"]
@@ -27,6 +32,11 @@ mock_provider "aws" {
   mock_resource "aws_kms_key" {
     defaults = {
       arn = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
+    }
+  }
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = {
+      arn = "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/vpc/mocked/flow-logs"
     }
   }
 }

@@ -5,6 +5,11 @@ mock_provider "aws" {
       partition = "aws"
     }
   }
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "111122223333"
+    }
+  }
   mock_data "aws_availability_zones" {
     defaults = {
       names = ["eu-west-1a", "eu-west-1b", "eu-west-1c", "eu-west-1d"]
@@ -25,6 +30,11 @@ mock_provider "aws" {
   mock_resource "aws_kms_key" {
     defaults = {
       arn = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
+    }
+  }
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = {
+      arn = "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/vpc/mocked/flow-logs"
     }
   }
 }
@@ -363,4 +373,85 @@ run "an_endpoint_must_be_reachable" {
   }
 
   expect_failures = [aws_eks_cluster.this]
+}
+
+run "flow_logs_destination_type_values" {
+  command = plan
+
+  variables {
+    flow_logs_destination_type = "kinesis-data-firehose"
+  }
+
+  expect_failures = [var.flow_logs_destination_type]
+}
+
+run "flow_logs_s3_destination_is_a_bucket_arn" {
+  command = plan
+
+  variables {
+    flow_logs_destination_type   = "s3"
+    flow_logs_s3_destination_arn = "s3://shared-flow-logs/payments"
+  }
+
+  expect_failures = [var.flow_logs_s3_destination_arn]
+}
+
+run "flow_logs_traffic_type_values" {
+  command = plan
+
+  variables {
+    flow_logs_traffic_type = "DENY"
+  }
+
+  expect_failures = [var.flow_logs_traffic_type]
+}
+
+run "flow_logs_aggregation_interval_values" {
+  command = plan
+
+  variables {
+    flow_logs_max_aggregation_interval = 300
+  }
+
+  expect_failures = [var.flow_logs_max_aggregation_interval]
+}
+
+run "flow_logs_retention_cloudwatch_values" {
+  command = plan
+
+  variables {
+    flow_logs_retention_in_days = 100
+  }
+
+  expect_failures = [var.flow_logs_retention_in_days]
+}
+
+run "flow_logs_kms_key_arn_format" {
+  command = plan
+
+  variables {
+    flow_logs_kms_key_arn = "alias/flow-logs"
+  }
+
+  expect_failures = [var.flow_logs_kms_key_arn]
+}
+
+run "kms_key_administrators_are_iam_arns" {
+  command = plan
+
+  variables {
+    kms_key_administrator_arns = ["platform-admin"]
+  }
+
+  expect_failures = [var.kms_key_administrator_arns]
+}
+
+run "node_metadata_hop_limit_range" {
+  command = plan
+
+  variables {
+    node_metadata_hop_limit = 0
+  }
+
+  expect_failures = [var.node_metadata_hop_limit]
 }
