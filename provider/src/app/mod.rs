@@ -1,11 +1,12 @@
-//! The domain: a typed application model, its expansion into Kubernetes objects and the
-//! comparison of live objects with it; and the cluster-level platform model (`platform`).
+//! The domain, one folder per resource with the same files (`spec`, `validate`, `bundle`,
+//! `observe`), and the pieces they share: the rendered-object type, the validation report,
+//! the formats both validate, quantities and the live-object comparison behind drift.
 //! Pure: no I/O, no Terraform, no cluster.
 
-pub mod bundle;
+pub mod application;
+pub mod cluster;
+pub mod formats;
 pub mod live_diff;
-pub mod observe;
-pub mod platform;
+pub mod object;
 pub mod quantity;
-pub mod spec;
-pub mod validate;
+pub mod report;

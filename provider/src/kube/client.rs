@@ -2,8 +2,7 @@
 //! environment guard that runs before anything is read or written.
 
 use super::error::KubeError;
-use super::settings::{ClusterSettings, Connection, KubernetesSettings};
-use crate::app::platform;
+use super::settings::{ClusterSettings, Connection, KubernetesSettings, Marker};
 use base64::Engine;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::config::{
@@ -11,10 +10,6 @@ use kube::config::{
     NamedCluster, NamedContext,
 };
 use kube::{Api, Client, Config};
-
-/// ConfigMap that says which environment a cluster is (written by `jke_cluster`).
-pub const ENVIRONMENT_CONFIGMAP: (&str, &str) = (platform::MARKER_NAMESPACE, platform::MARKER_NAME);
-pub const ENVIRONMENT_KEY: &str = platform::MARKER_KEY;
 
 /// A connected, environment-checked cluster.
 #[derive(Clone)]
@@ -32,7 +27,9 @@ fn b64(s: &str) -> String {
 async fn config_for(k: &KubernetesSettings) -> Result<Config, KubeError> {
     if let Some(path) = &k.config_path {
         let ctx = k.config_context.clone().ok_or_else(|| {
-            KubeError::Settings("kubernetes.config_path needs kubernetes.config_context".into())
+            KubeError::Settings(format!(
+                "config_path {path} needs config_context: the current context is never used"
+            ))
         })?;
         let kc = Kubeconfig::read_from(path)
             .map_err(|e| KubeError::Settings(format!("cannot read kubeconfig {path}: {e}")))?;
@@ -44,11 +41,7 @@ async fn config_for(k: &KubernetesSettings) -> Result<Config, KubeError> {
             .await
             .map_err(|e| KubeError::Settings(format!("kubeconfig {path}, context {ctx:?}: {e}")));
     }
-    let host = k.host.clone().ok_or_else(|| {
-        KubeError::Settings(
-            "no cluster connection: set kubernetes = { host, cluster_ca_certificate, token } (or client_certificate/client_key, or config_path with config_context) or eks = { cluster_name } in the provider block".into(),
-        )
-    })?;
+    let host = k.host.clone().ok_or(KubeError::NoConnection)?;
     // An in-memory kubeconfig lets kube handle PEM data, tokens and client certs uniformly.
     let kc = Kubeconfig {
         clusters: vec![NamedCluster {
@@ -89,7 +82,8 @@ async fn config_for(k: &KubernetesSettings) -> Result<Config, KubeError> {
 
 fn wrong_eks_environment(want: &str, tag: &str, host: &str) -> KubeError {
     KubeError::WrongEnvironment(format!(
-        "the provider is configured for environment {want:?} but the EKS cluster at {host} is tagged jke/environment = {tag:?}; nothing was changed. Check the provider's eks settings."
+        "configured for environment {want:?} but the EKS cluster at {host} is tagged {} = {tag:?}; nothing was changed",
+        super::eks::ENVIRONMENT_TAG
     ))
 }
 
@@ -108,11 +102,7 @@ impl Cluster {
         settings: &ClusterSettings,
     ) -> Result<(Cluster, Option<String>), KubeError> {
         let (client, host, eks_environment) = match &settings.connection {
-            Connection::None => {
-                return Err(KubeError::Settings(
-                    "no cluster connection configured: set kubernetes = { host, cluster_ca_certificate, token } (or config_path with config_context) or eks = { cluster_name, region } in the provider \"jke\" block".into(),
-                ));
-            }
+            Connection::None => return Err(KubeError::NoConnection),
             Connection::Kubernetes(k) => {
                 let config = config_for(k).await?;
                 let host = config.cluster_url.to_string();
@@ -150,15 +140,13 @@ impl Cluster {
 
     /// The environment the cluster's marker ConfigMap names, if there is one.
     pub async fn environment_marker(&self) -> Result<Option<String>, KubeError> {
-        let (ns, name) = ENVIRONMENT_CONFIGMAP;
-        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), ns);
+        let m = &self.settings.marker;
+        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), &m.namespace);
         Ok(api
-            .get_opt(name)
+            .get_opt(&m.name)
             .await
-            .map_err(|e| {
-                KubeError::from_kube(e, &self.host, &format!("get ConfigMap {ns}/{name}"))
-            })?
-            .and_then(|cm| cm.data.and_then(|d| d.get(ENVIRONMENT_KEY).cloned())))
+            .map_err(|e| KubeError::from_kube(e, &self.host, &format!("get ConfigMap {m}")))?
+            .and_then(|cm| cm.data.and_then(|d| d.get(&m.key).cloned())))
     }
 
     /// `jke_cluster`'s own guard, before it reads or writes anything else: the cluster may
@@ -176,6 +164,7 @@ impl Cluster {
             marker.as_deref(),
             eks_tag,
             &self.host,
+            &self.settings.marker,
         )
     }
 
@@ -191,16 +180,16 @@ impl Cluster {
             Some(tag) => return Err(wrong_eks_environment(want, &tag, &self.host)),
             None => {}
         }
-        let (ns, name) = ENVIRONMENT_CONFIGMAP;
+        let m = &self.settings.marker;
         match self.environment_marker().await? {
             Some(h) if &h == want => Ok(()),
             Some(h) => Err(KubeError::WrongEnvironment(format!(
-                "the provider is configured for environment {want:?} but the cluster at {} is {h:?} (ConfigMap {ns}/{name}); nothing was changed. Check the provider's connection settings.",
+                "configured for environment {want:?} but the cluster at {} is {h:?} (ConfigMap {m}); nothing was changed",
                 self.host
             ))),
             None => Err(KubeError::WrongEnvironment(format!(
-                "the provider is configured for environment {want:?} but the cluster at {} does not say which environment it is (no ConfigMap {ns}/{name} with key {ENVIRONMENT_KEY:?}); nothing was changed. Mark the cluster with a jke_cluster resource or that ConfigMap.",
-                self.host
+                "configured for environment {want:?} but the cluster at {} does not say which environment it is (no ConfigMap {m} with key {:?}); nothing was changed",
+                self.host, m.key
             ))),
         }
     }
@@ -217,25 +206,26 @@ pub fn marker_allows(
     marker: Option<&str>,
     eks_tag: Option<&str>,
     host: &str,
+    m: &Marker,
 ) -> Result<(), KubeError> {
-    let (ns, name) = ENVIRONMENT_CONFIGMAP;
     if let Some(p) = provider_env
         && p != resource_env
     {
         return Err(KubeError::WrongEnvironment(format!(
-            "the provider is configured for environment {p:?} but this jke_cluster is for {resource_env:?}; nothing was changed. Use the same environment in both."
+            "configured for environment {p:?} but the cluster resource is for {resource_env:?}; nothing was changed. Use the same environment in both"
         )));
     }
     if let Some(t) = eks_tag
         && t != resource_env
     {
         return Err(KubeError::WrongEnvironment(format!(
-            "the EKS cluster at {host} is tagged jke/environment = {t:?} but this jke_cluster is for {resource_env:?}; nothing was changed. Check the provider's eks settings."
+            "the EKS cluster at {host} is tagged {} = {t:?} but the cluster resource is for {resource_env:?}; nothing was changed",
+            super::eks::ENVIRONMENT_TAG
         )));
     }
     match marker {
-        Some(m) if m != resource_env => Err(KubeError::WrongEnvironment(format!(
-            "the cluster at {host} is marked as environment {m:?} (ConfigMap {ns}/{name}) but this jke_cluster is for {resource_env:?}; nothing was changed. Check the provider's connection settings; to re-purpose the cluster, delete that ConfigMap first."
+        Some(have) if have != resource_env => Err(KubeError::WrongEnvironment(format!(
+            "the cluster at {host} is marked as environment {have:?} (ConfigMap {m}) but the cluster resource is for {resource_env:?}; nothing was changed. To re-purpose the cluster, delete that ConfigMap first"
         ))),
         _ => Ok(()),
     }
@@ -248,6 +238,12 @@ mod tests {
     #[test]
     fn jke_cluster_may_mark_an_unmarked_cluster_but_not_remark_one() {
         let h = "https://k";
+        let mk = Marker {
+            namespace: "kube-system".into(),
+            name: "jke-environment".into(),
+            key: "name".into(),
+        };
+        let marker_allows = |p, r, m, t, h| marker_allows(p, r, m, t, h, &mk);
         assert!(marker_allows(None, "dev", None, None, h).is_ok());
         assert!(marker_allows(Some("dev"), "dev", None, None, h).is_ok());
         assert!(marker_allows(Some("dev"), "dev", Some("dev"), None, h).is_ok());

@@ -1,12 +1,19 @@
-//! The cluster side: connecting (explicit settings or EKS), server-side apply, prune,
-//! delete, rollout wait and rollback. Knows nothing of Terraform.
+//! The cluster side: connecting (explicit settings, kubeconfig with context, EKS) behind the
+//! environment guard, server-side apply, get, list, prune, delete and waits of any object,
+//! and rollout status. Knows nothing of Terraform or of JKE's resources: it takes objects
+//! and returns typed errors.
 
 pub mod apply;
 pub mod client;
+pub mod delete;
 pub mod eks;
 pub mod error;
+pub mod object;
+pub mod read;
 pub mod rollout;
 pub mod settings;
 
 pub use client::Cluster;
+pub use delete::Propagation;
 pub use error::KubeError;
+pub use object::{ObjectRef, ResourceType};

@@ -40,11 +40,27 @@ impl Default for FieldManager {
     }
 }
 
-/// Everything the cluster side needs from the provider block.
+/// Where a cluster says which environment it is: one key of one ConfigMap. The caller
+/// names it (the platform's resource writes it), so this layer holds no product constants.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Marker {
+    pub namespace: String,
+    pub name: String,
+    pub key: String,
+}
+
+impl std::fmt::Display for Marker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+/// Everything the cluster side needs to connect and guard.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClusterSettings {
     pub connection: Connection,
-    /// Expected value of ConfigMap kube-system/jke-environment (key `name`), if any.
+    /// The environment the cluster's marker (or EKS tag) must name, if any.
     pub environment: Option<String>,
+    pub marker: Marker,
     pub field_manager: FieldManager,
 }

@@ -2,6 +2,7 @@
 //! renders the same objects (maps are ordered), so golden files and drift checks are stable.
 
 use super::spec::{Probe, Spec, StringMap};
+use crate::app::object::{Kind, LABEL_MANAGED_BY, MANAGED_BY, Manifest};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
@@ -29,10 +30,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-pub const MANAGED_BY: &str = "jke";
 pub const LABEL_NAME: &str = "app.kubernetes.io/name";
 pub const LABEL_INSTANCE: &str = "app.kubernetes.io/instance";
-pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 /// Pod-template annotation that changes when secret values change, so pods restart.
 pub const SECRET_CHECKSUM: &str = "jke.dev/secret-checksum";
 /// Deployment annotation with the settings that act in the provider, not in the cluster
@@ -69,95 +68,16 @@ impl ProviderSide {
 }
 
 /// The kinds of object an app may have, in the order they are applied.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Kind {
-    Namespace,
-    ServiceAccount,
-    Secret,
-    Deployment,
-    Service,
-    HorizontalPodAutoscaler,
-    PodDisruptionBudget,
-    Ingress,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 8] = [
-        Kind::Namespace,
-        Kind::ServiceAccount,
-        Kind::Secret,
-        Kind::Deployment,
-        Kind::Service,
-        Kind::HorizontalPodAutoscaler,
-        Kind::PodDisruptionBudget,
-        Kind::Ingress,
-    ];
-    pub fn name(&self) -> &'static str {
-        match self {
-            Kind::Namespace => "Namespace",
-            Kind::ServiceAccount => "ServiceAccount",
-            Kind::Secret => "Secret",
-            Kind::Deployment => "Deployment",
-            Kind::Service => "Service",
-            Kind::HorizontalPodAutoscaler => "HorizontalPodAutoscaler",
-            Kind::PodDisruptionBudget => "PodDisruptionBudget",
-            Kind::Ingress => "Ingress",
-        }
-    }
-    pub fn api_version(&self) -> &'static str {
-        match self {
-            Kind::Namespace | Kind::ServiceAccount | Kind::Secret | Kind::Service => "v1",
-            Kind::Deployment => "apps/v1",
-            Kind::HorizontalPodAutoscaler => "autoscaling/v2",
-            Kind::PodDisruptionBudget => "policy/v1",
-            Kind::Ingress => "networking.k8s.io/v1",
-        }
-    }
-    pub fn plural(&self) -> &'static str {
-        match self {
-            Kind::Namespace => "namespaces",
-            Kind::ServiceAccount => "serviceaccounts",
-            Kind::Secret => "secrets",
-            Kind::Deployment => "deployments",
-            Kind::Service => "services",
-            Kind::HorizontalPodAutoscaler => "horizontalpodautoscalers",
-            Kind::PodDisruptionBudget => "poddisruptionbudgets",
-            Kind::Ingress => "ingresses",
-        }
-    }
-    pub fn namespaced(&self) -> bool {
-        *self != Kind::Namespace
-    }
-    pub fn from_name(s: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.name() == s)
-    }
-}
-
-/// One rendered object: its identity plus the full manifest (with apiVersion and kind).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Manifest {
-    pub kind: Kind,
-    pub name: String,
-    pub namespace: Option<String>,
-    pub object: serde_json::Value,
-}
-
-impl Manifest {
-    /// "Kind/name", as listed in the resource's `objects` attribute.
-    pub fn key(&self) -> String {
-        format!("{}/{}", self.kind.name(), self.name)
-    }
-}
-
-fn manifest<T: Serialize>(kind: Kind, name: &str, namespace: Option<&str>, obj: &T) -> Manifest {
-    Manifest {
-        kind,
-        name: name.to_string(),
-        namespace: namespace.map(str::to_string),
-        // Serialising k8s-openapi types into JSON cannot fail (no non-string map keys).
-        object: serde_json::to_value(obj).unwrap_or(serde_json::Value::Null),
-    }
-}
+pub const KINDS: [Kind; 8] = [
+    Kind::Namespace,
+    Kind::ServiceAccount,
+    Kind::Secret,
+    Kind::Deployment,
+    Kind::Service,
+    Kind::HorizontalPodAutoscaler,
+    Kind::PodDisruptionBudget,
+    Kind::Ingress,
+];
 
 /// Labels on every object of the app (user labels first, so JKE's own always win).
 pub fn labels(spec: &Spec) -> BTreeMap<String, String> {
@@ -224,7 +144,7 @@ pub fn render(spec: &Spec) -> Vec<Manifest> {
             },
             ..Namespace::default()
         };
-        out.push(manifest(Kind::Namespace, &spec.namespace, None, &n));
+        out.push(Manifest::of(Kind::Namespace, &spec.namespace, None, &n));
     }
     if spec.service_account.create {
         let sa = ServiceAccount {
@@ -235,7 +155,7 @@ pub fn render(spec: &Spec) -> Vec<Manifest> {
             ),
             ..ServiceAccount::default()
         };
-        out.push(manifest(
+        out.push(Manifest::of(
             Kind::ServiceAccount,
             &spec.service_account.name,
             ns,
@@ -254,19 +174,19 @@ pub fn render(spec: &Spec) -> Vec<Manifest> {
             ),
             ..Secret::default()
         };
-        out.push(manifest(Kind::Secret, &secret_name(&spec.name), ns, &s));
+        out.push(Manifest::of(Kind::Secret, &secret_name(&spec.name), ns, &s));
     }
-    out.push(manifest(
+    out.push(Manifest::of(
         Kind::Deployment,
         &spec.name,
         ns,
         &deployment(spec),
     ));
     if !spec.ports.is_empty() {
-        out.push(manifest(Kind::Service, &spec.name, ns, &service(spec)));
+        out.push(Manifest::of(Kind::Service, &spec.name, ns, &service(spec)));
     }
     if spec.autoscale.enabled {
-        out.push(manifest(
+        out.push(Manifest::of(
             Kind::HorizontalPodAutoscaler,
             &spec.name,
             ns,
@@ -274,7 +194,7 @@ pub fn render(spec: &Spec) -> Vec<Manifest> {
         ));
     }
     if spec.disruption_budget.enabled {
-        out.push(manifest(
+        out.push(Manifest::of(
             Kind::PodDisruptionBudget,
             &spec.name,
             ns,
@@ -282,7 +202,7 @@ pub fn render(spec: &Spec) -> Vec<Manifest> {
         ));
     }
     if let Some(ing) = ingress(spec) {
-        out.push(manifest(Kind::Ingress, &spec.name, ns, &ing));
+        out.push(Manifest::of(Kind::Ingress, &spec.name, ns, &ing));
     }
     out
 }
@@ -609,13 +529,4 @@ fn ingress(spec: &Spec) -> Option<Ingress> {
         }),
         ..Ingress::default()
     })
-}
-
-/// The whole bundle as one multi-document YAML stream (golden files, `render` output).
-pub fn to_yaml(manifests: &[Manifest]) -> String {
-    manifests
-        .iter()
-        .map(|m| serde_saphyr::to_string(&m.object).unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join("---\n")
 }

@@ -5,9 +5,10 @@
 //! everything else the provider sets is compared field by field with what the spec renders,
 //! and differences go into the `drift` map. Import takes back everything it can.
 
-use super::bundle::{self, Kind, Manifest, SECRET_CHECKSUM};
-use super::live_diff;
-use super::quantity::same_quantity;
+use super::bundle::{self, SECRET_CHECKSUM};
+use crate::app::object::{Kind, Manifest};
+use crate::app::live_diff;
+use crate::app::quantity::same_quantity;
 use super::spec::{Ingress, Input, Port, Probe, Spec, StringMap};
 use super::validate::RESERVED_LABELS;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -482,7 +483,7 @@ pub fn import(namespace: &str, name: &str, live: &Live, defaults: &Input) -> Opt
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::spec::Input;
+    use crate::app::application::spec::Input;
 
     fn web() -> Spec {
         Spec::resolve(

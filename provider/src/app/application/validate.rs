@@ -4,66 +4,16 @@
 //! Each problem names the paths it depends on, so the caller can drop problems that involve a
 //! value not known until apply.
 
-use super::quantity::{ACCEPTED_FORMS, Quantity};
 use super::spec::{Input, Probe, Spec, StringMap};
+use crate::app::formats::{
+    is_dns_label, is_dns_subdomain, is_label_value, is_qualified_name, parse_duration,
+};
+use crate::app::quantity::{ACCEPTED_FORMS, Quantity};
+use crate::app::report::{FieldPath, Invalid, Report, Seg, path};
 use std::collections::BTreeSet;
-use std::time::Duration;
-
-/// A step of a field path: `ports[1].name`, `env["FOO"]`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Seg {
-    Attr(String),
-    Key(String),
-    Index(usize),
-}
-
-pub type FieldPath = Vec<Seg>;
-
-pub fn path(attrs: &[&str]) -> FieldPath {
-    attrs.iter().map(|a| Seg::Attr((*a).to_string())).collect()
-}
-
-/// Problem with one input, reported at `path`; `depends_on` lists every path whose value it
-/// was computed from (including `path`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Invalid {
-    pub path: FieldPath,
-    pub depends_on: Vec<FieldPath>,
-    pub summary: String,
-    pub detail: String,
-}
 
 /// Longest app name: derived objects append "-env" (Secret) and must stay DNS labels.
 pub const MAX_NAME_LEN: usize = 59;
-
-struct Report(Vec<Invalid>);
-
-impl Report {
-    fn add(&mut self, at: FieldPath, summary: &str, detail: String) {
-        self.0.push(Invalid {
-            depends_on: vec![at.clone()],
-            path: at,
-            summary: summary.to_string(),
-            detail,
-        });
-    }
-    fn add_related(
-        &mut self,
-        at: FieldPath,
-        others: Vec<FieldPath>,
-        summary: &str,
-        detail: String,
-    ) {
-        let mut depends_on = vec![at.clone()];
-        depends_on.extend(others);
-        self.0.push(Invalid {
-            path: at,
-            depends_on,
-            summary: summary.to_string(),
-            detail,
-        });
-    }
-}
 
 fn with(mut p: FieldPath, seg: Seg) -> FieldPath {
     p.push(seg);
@@ -72,7 +22,7 @@ fn with(mut p: FieldPath, seg: Seg) -> FieldPath {
 
 /// Problems visible only in what the user wrote (before defaults hide them).
 pub fn validate_input(input: &Input) -> Vec<Invalid> {
-    let mut r = Report(Vec::new());
+    let mut r = Report::default();
     // Both may be set when they agree (as `terraform plan -generate-config-out` writes them).
     let agree = match (&input.port, input.ports.as_deref()) {
         (Some(p), Some([one])) => {
@@ -81,19 +31,19 @@ pub fn validate_input(input: &Input) -> Vec<Invalid> {
         _ => false,
     };
     if input.port.is_some() && input.ports.is_some() && !agree {
-        r.add_related(
+        r.related(
             path(&["ports"]),
             vec![path(&["port"])],
             "Conflicting port settings",
             "set either port (one HTTP port) or ports (a list of ports), not both".to_string(),
         );
     }
-    r.0
+    r.into_problems()
 }
 
 /// All problems with `spec`; empty when it can be applied.
 pub fn validate(spec: &Spec) -> Vec<Invalid> {
-    let mut r = Report(Vec::new());
+    let mut r = Report::default();
     check_name(&mut r, spec);
     check_namespace(&mut r, &spec.namespace);
     if spec.image.trim().is_empty() || spec.image.contains(char::is_whitespace) {
@@ -118,20 +68,7 @@ pub fn validate(spec: &Spec) -> Vec<Invalid> {
     check_lifecycle(&mut r, spec);
     check_metadata(&mut r, spec);
     check_rollout(&mut r, spec);
-    r.0
-}
-
-pub fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-}
-
-pub fn is_dns_subdomain(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 253 && s.split('.').all(is_dns_label)
+    r.into_problems()
 }
 
 fn check_name(r: &mut Report, spec: &Spec) {
@@ -275,7 +212,7 @@ fn check_env(r: &mut Report, spec: &Spec) {
             if !is_env_name(k) {
                 r.add(at, "Invalid environment variable name", format!("{attr} key {k:?} must start with a letter or '_' and contain only letters, digits, '_', '-' and '.' (e.g. \"DATABASE_URL\")"));
             } else if let Some(other) = seen.insert(k, attr) {
-                r.add_related(
+                r.related(
                     at,
                     vec![with(path(&[other]), Seg::Key(k.clone()))],
                     "Environment variable set twice",
@@ -336,7 +273,7 @@ fn check_resources(r: &mut Report, spec: &Spec) {
         if let (Some(req), Some(lim)) = (req, lim)
             && lim < req
         {
-            r.add_related(
+            r.related(
                 path(&[lim_attr]),
                 vec![path(&[req_attr])],
                 "Limit below request",
@@ -381,7 +318,7 @@ fn check_scaling(r: &mut Report, spec: &Spec) {
             );
         }
         if a.max_replicas < a.min_replicas {
-            r.add_related(
+            r.related(
                 path(&["autoscale", "max_replicas"]),
                 vec![path(&["autoscale", "min_replicas"]), path(&["replicas"])],
                 "Autoscaling bounds reversed",
@@ -414,7 +351,7 @@ fn check_scaling(r: &mut Report, spec: &Spec) {
     let b = &spec.disruption_budget;
     if b.enabled {
         match (&b.max_unavailable, &b.min_available) {
-            (Some(_), Some(_)) => r.add_related(
+            (Some(_), Some(_)) => r.related(
                 path(&["disruption_budget", "min_available"]),
                 vec![path(&["disruption_budget", "max_unavailable"])],
                 "Conflicting disruption budget",
@@ -428,7 +365,7 @@ fn check_scaling(r: &mut Report, spec: &Spec) {
                     Some((n, false)) if attr == "min_available" => {
                         let floor = if spec.autoscale.enabled { spec.autoscale.min_replicas } else { spec.replicas };
                         if n >= floor && floor > 0 {
-                            r.add_related(path(&["disruption_budget", attr]), vec![path(&["replicas"]), path(&["autoscale", "min_replicas"])], "Disruption budget blocks node drains", format!("disruption_budget.min_available {n} is not below the replica count {floor}, so no pod could ever be evicted during a node drain; use a smaller number or max_unavailable"));
+                            r.related(path(&["disruption_budget", attr]), vec![path(&["replicas"]), path(&["autoscale", "min_replicas"])], "Disruption budget blocks node drains", format!("disruption_budget.min_available {n} is not below the replica count {floor}, so no pod could ever be evicted during a node drain; use a smaller number or max_unavailable"));
                         }
                     }
                     _ => {}
@@ -448,11 +385,11 @@ fn check_service(r: &mut Report, spec: &Spec) {
         if !matches!(p.as_str(), "Local" | "Cluster") {
             r.add(path(&["service", "external_traffic_policy"]), "Invalid traffic policy", format!("service.external_traffic_policy {p:?} is not accepted; use \"Local\" or \"Cluster\""));
         } else if s.type_ == "ClusterIP" {
-            r.add_related(path(&["service", "external_traffic_policy"]), vec![path(&["service", "type"])], "Traffic policy needs an external service", "service.external_traffic_policy applies only to service.type \"LoadBalancer\" or \"NodePort\"".to_string());
+            r.related(path(&["service", "external_traffic_policy"]), vec![path(&["service", "type"])], "Traffic policy needs an external service", "service.external_traffic_policy applies only to service.type \"LoadBalancer\" or \"NodePort\"".to_string());
         }
     }
     if s.type_ != "ClusterIP" && spec.ports.is_empty() {
-        r.add_related(
+        r.related(
             path(&["service", "type"]),
             vec![path(&["port"]), path(&["ports"])],
             "Service without ports",
@@ -464,7 +401,7 @@ fn check_service(r: &mut Report, spec: &Spec) {
 fn check_ingress(r: &mut Report, spec: &Spec) {
     let Some(ing) = &spec.ingress else { return };
     if spec.ports.is_empty() {
-        r.add_related(
+        r.related(
             path(&["ingress"]),
             vec![path(&["port"]), path(&["ports"])],
             "Ingress without a port",
@@ -519,7 +456,7 @@ fn check_probe(r: &mut Report, spec: &Spec, attr: &str, probe: Option<&Probe>) {
     };
     let at = |f: &str| path(&[attr, f]);
     match (&p.http_path, p.tcp) {
-        (Some(_), true) => r.add_related(
+        (Some(_), true) => r.related(
             at("tcp"),
             vec![at("http_path")],
             "Conflicting probe settings",
@@ -540,7 +477,7 @@ fn check_probe(r: &mut Report, spec: &Spec, attr: &str, probe: Option<&Probe>) {
         _ => {}
     }
     match p.port {
-        None => r.add_related(
+        None => r.related(
             at("port"),
             vec![path(&["port"]), path(&["ports"])],
             "Probe without a port",
@@ -552,7 +489,7 @@ fn check_probe(r: &mut Report, spec: &Spec, attr: &str, probe: Option<&Probe>) {
                 .iter()
                 .map(|x| x.container_port.to_string())
                 .collect();
-            r.add_related(
+            r.related(
                 at("port"),
                 vec![path(&["port"]), path(&["ports"])],
                 "Probe port does not exist",
@@ -605,7 +542,7 @@ fn check_lifecycle(r: &mut Report, spec: &Spec) {
             ),
         );
     } else if spec.pre_stop_sleep > 0 && spec.pre_stop_sleep >= spec.termination_grace_period {
-        r.add_related(path(&["pre_stop_sleep"]), vec![path(&["termination_grace_period"])], "Pre-stop sleep too long", format!("pre_stop_sleep {} must be shorter than termination_grace_period {} or the app is killed before it can shut down", spec.pre_stop_sleep, spec.termination_grace_period));
+        r.related(path(&["pre_stop_sleep"]), vec![path(&["termination_grace_period"])], "Pre-stop sleep too long", format!("pre_stop_sleep {} must be shorter than termination_grace_period {} or the app is killed before it can shut down", spec.pre_stop_sleep, spec.termination_grace_period));
     }
     let t = &spec.topology_spread;
     if t.enabled && !(1..=100).contains(&t.max_skew) {
@@ -631,25 +568,6 @@ fn check_lifecycle(r: &mut Report, spec: &Spec) {
             );
         }
     }
-}
-
-/// A label/annotation key: optional DNS prefix, '/', name of at most 63 characters.
-pub fn is_qualified_name(k: &str) -> bool {
-    let (prefix, name) = match k.rsplit_once('/') {
-        Some((p, n)) => (Some(p), n),
-        None => (None, k),
-    };
-    prefix.is_none_or(is_dns_subdomain) && is_label_value(name) && !name.is_empty()
-}
-
-pub fn is_label_value(v: &str) -> bool {
-    v.len() <= 63
-        && (v.is_empty()
-            || (v
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-                && v.starts_with(|c: char| c.is_ascii_alphanumeric())
-                && v.ends_with(|c: char| c.is_ascii_alphanumeric())))
 }
 
 /// Labels JKE sets itself; a user value would break selectors or pruning.
@@ -684,33 +602,6 @@ fn check_metadata(r: &mut Report, spec: &Spec) {
     }
 }
 
-/// Parse durations like "90s", "5m", "1h30m" (Go's time.ParseDuration units s, m, h).
-pub fn parse_duration(s: &str) -> Option<Duration> {
-    if s.is_empty() {
-        return None;
-    }
-    let mut total = 0u64;
-    let mut num = String::new();
-    for c in s.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-        } else {
-            let n: u64 = num.parse().ok()?;
-            num.clear();
-            total += n * match c {
-                's' => 1,
-                'm' => 60,
-                'h' => 3600,
-                _ => return None,
-            };
-        }
-    }
-    if !num.is_empty() {
-        return None;
-    }
-    Some(Duration::from_secs(total))
-}
-
 fn check_rollout(r: &mut Report, spec: &Spec) {
     let ro = &spec.rollout;
     match parse_duration(&ro.timeout) {
@@ -743,14 +634,14 @@ fn check_rollout(r: &mut Report, spec: &Spec) {
         r.add(path(&["rollout", "max_unavailable"]), "Invalid rollout setting", format!("rollout.max_unavailable {:?} must be a whole number (\"0\") or a percentage (\"25%\")", ro.max_unavailable));
     }
     if let (Some((0, _)), Some((0, _))) = (surge, unavailable) {
-        r.add_related(path(&["rollout", "max_unavailable"]), vec![path(&["rollout", "max_surge"])], "Rollout cannot progress", "rollout.max_surge and rollout.max_unavailable are both zero; at least one must be above zero".to_string());
+        r.related(path(&["rollout", "max_unavailable"]), vec![path(&["rollout", "max_surge"])], "Rollout cannot progress", "rollout.max_surge and rollout.max_unavailable are both zero; at least one must be above zero".to_string());
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::spec::{Input, PortInput};
+    use crate::app::application::spec::{Input, PortInput};
 
     fn spec(f: impl FnOnce(&mut Input)) -> Spec {
         let mut i = Input {
@@ -806,13 +697,5 @@ mod tests {
                 ]),
             "{v:?}"
         );
-    }
-
-    #[test]
-    fn durations_parse_like_go() {
-        assert_eq!(parse_duration("5m"), Some(Duration::from_secs(300)));
-        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("5"), None);
-        assert_eq!(parse_duration("5x"), None);
     }
 }

@@ -1,0 +1,110 @@
+//! GET and LIST of any object type. A type that is not served (a CRD not installed) has no
+//! objects; that is not an error.
+
+use super::client::Cluster;
+use super::error::KubeError;
+use super::object::{ObjectRef, ResourceType};
+use futures::future::join_all;
+use kube::api::{Api, ListParams};
+use serde_json::Value as Json;
+
+/// 404 from the API: the object, or its whole type (CRD not installed), does not exist.
+pub(crate) fn is_404(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 404)
+}
+
+impl Cluster {
+    /// GET one object; `None` when it, or its type, does not exist.
+    pub async fn get(&self, r: &ObjectRef) -> Result<Option<Json>, KubeError> {
+        match self.api(r).get(&r.name).await {
+            Ok(o) => Ok(serde_json::to_value(o).ok()),
+            Err(e) if is_404(&e) => Ok(None),
+            Err(e) => Err(self.err(e, format!("get {}", r.describe()))),
+        }
+    }
+
+    /// GET several objects concurrently (one request each), in the given order.
+    pub async fn get_all(&self, refs: &[ObjectRef]) -> Result<Vec<Option<Json>>, KubeError> {
+        join_all(refs.iter().map(|r| self.get(r)))
+            .await
+            .into_iter()
+            .collect()
+    }
+
+    /// Objects of type `ty` matching `selector`, in `namespace` or (None) every namespace,
+    /// leaving out those already being deleted.
+    pub async fn list(
+        &self,
+        ty: &ResourceType,
+        namespace: Option<&str>,
+        selector: &str,
+    ) -> Result<Vec<ObjectRef>, KubeError> {
+        let lp = ListParams::default().labels(selector);
+        match self.api_in(ty, namespace).list_metadata(&lp).await {
+            Ok(list) => Ok(list
+                .items
+                .into_iter()
+                .filter(|o| o.metadata.deletion_timestamp.is_none())
+                .filter_map(|o| {
+                    Some(ObjectRef {
+                        ty: ty.clone(),
+                        namespace: o.metadata.namespace.filter(|_| ty.namespaced),
+                        name: o.metadata.name?,
+                    })
+                })
+                .collect()),
+            Err(e) if is_404(&e) => Ok(Vec::new()),
+            Err(e) => Err(self.err(e, format!("list {} ({selector})", ty.resource_name()))),
+        }
+    }
+
+    /// [`Cluster::list`] over several types at once, concurrently.
+    pub async fn list_types(
+        &self,
+        types: &[ResourceType],
+        namespace: Option<&str>,
+        selector: &str,
+    ) -> Result<Vec<ObjectRef>, KubeError> {
+        let lists = join_all(types.iter().map(|t| self.list(t, namespace, selector))).await;
+        let mut out = Vec::new();
+        for l in lists {
+            out.extend(l?);
+        }
+        Ok(out)
+    }
+
+    /// Full objects of type `ty` matching `selector` in every namespace, leaving out those
+    /// already being deleted.
+    pub async fn list_objects(
+        &self,
+        ty: &ResourceType,
+        selector: &str,
+    ) -> Result<Vec<Json>, KubeError> {
+        let lp = ListParams::default().labels(selector);
+        match self.api_in(ty, None).list(&lp).await {
+            Ok(list) => Ok(list
+                .items
+                .into_iter()
+                .filter(|o| o.metadata.deletion_timestamp.is_none())
+                .filter_map(|o| serde_json::to_value(o).ok())
+                .collect()),
+            Err(e) if is_404(&e) => Ok(Vec::new()),
+            Err(e) => Err(self.err(e, format!("list {} ({selector})", ty.resource_name()))),
+        }
+    }
+
+    /// Names of the Deployments in `namespace`.
+    pub async fn deployment_names(&self, namespace: &str) -> Result<Vec<String>, KubeError> {
+        let api: Api<k8s_openapi::api::apps::v1::Deployment> =
+            Api::namespaced(self.client.clone(), namespace);
+        match api.list_metadata(&ListParams::default()).await {
+            Ok(list) => Ok(list
+                .items
+                .into_iter()
+                .filter_map(|d| d.metadata.name)
+                .collect()),
+            Err(e) if is_404(&e) => Ok(Vec::new()),
+            Err(e) => Err(self.err(e, format!("list Deployments in namespace {namespace}"))),
+        }
+    }
+}
