@@ -45,7 +45,13 @@ impl Report {
     }
 
     /// A problem at `at` that also depends on the values at `others`.
-    pub fn related(&mut self, at: FieldPath, others: Vec<FieldPath>, summary: &str, detail: String) {
+    pub fn related(
+        &mut self,
+        at: FieldPath,
+        others: Vec<FieldPath>,
+        summary: &str,
+        detail: String,
+    ) {
         let mut depends_on = vec![at.clone()];
         depends_on.extend(others);
         self.0.push(Invalid {
@@ -85,11 +91,22 @@ mod tests {
     #[test]
     fn a_problem_depends_on_its_own_path_and_the_related_ones() {
         let mut r = Report::default();
-        r.related(path(&["ports"]), vec![path(&["port"])], "Conflict", "both".into());
+        r.related(
+            path(&["ports"]),
+            vec![path(&["port"])],
+            "Conflict",
+            "both".into(),
+        );
         let p = r.into_problems();
         assert_eq!(p[0].depends_on, vec![path(&["ports"]), path(&["port"])]);
-        let shown = display(&at(&path(&["ports"]), &[Seg::Index(1), Seg::Attr("name".into())]));
+        let shown = display(&at(
+            &path(&["ports"]),
+            &[Seg::Index(1), Seg::Attr("name".into())],
+        ));
         assert_eq!(shown, "ports[1].name");
-        assert_eq!(display(&[Seg::Attr("env".into()), Seg::Key("A".into())]), "env[\"A\"]");
+        assert_eq!(
+            display(&[Seg::Attr("env".into()), Seg::Key("A".into())]),
+            "env[\"A\"]"
+        );
     }
 }

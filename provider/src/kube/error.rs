@@ -137,7 +137,10 @@ mod tests {
         assert_eq!(managers, vec!["helm"]);
         assert_eq!(
             fields,
-            vec![".metadata.labels.app.kubernetes.io/managed-by", ".spec.replicas"]
+            vec![
+                ".metadata.labels.app.kubernetes.io/managed-by",
+                ".spec.replicas"
+            ]
         );
     }
 }

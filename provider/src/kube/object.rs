@@ -71,10 +71,18 @@ mod tests {
 
     #[test]
     fn custom_types_are_named_like_their_crd() {
-        let ci = ResourceType::new("cert-manager.io/v1", "ClusterIssuer", "clusterissuers", false);
+        let ci = ResourceType::new(
+            "cert-manager.io/v1",
+            "ClusterIssuer",
+            "clusterissuers",
+            false,
+        );
         assert_eq!(ci.resource_name(), "clusterissuers.cert-manager.io");
         let ar = ci.api_resource();
-        assert_eq!((ar.group.as_str(), ar.version.as_str()), ("cert-manager.io", "v1"));
+        assert_eq!(
+            (ar.group.as_str(), ar.version.as_str()),
+            ("cert-manager.io", "v1")
+        );
         let ns = ResourceType::new("v1", "Namespace", "namespaces", false);
         assert_eq!(ns.resource_name(), "namespaces");
         assert_eq!(ns.api_resource().api_version, "v1");

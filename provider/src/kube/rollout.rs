@@ -77,9 +77,9 @@ impl Cluster {
                 }
                 Progress::Failed(why) => {
                     let pods = self.explain_pods(namespace, &d).await;
-                    return Err(KubeError::Rollout(format!(
-                        "rollout of Deployment/{name} failed: {why}; {pods}"
-                    )));
+                    return Err(KubeError::Rollout {
+                        reason: format!("rollout of Deployment/{name} failed: {why}; {pods}"),
+                    });
                 }
                 Progress::Waiting(msg) => {
                     if msg != last {
@@ -90,10 +90,12 @@ impl Cluster {
             }
             if tokio::time::Instant::now() >= deadline {
                 let pods = self.explain_pods(namespace, &d).await;
-                return Err(KubeError::Rollout(format!(
-                    "rollout of Deployment/{name} did not finish within {}s ({last}); {pods}",
-                    timeout.as_secs()
-                )));
+                return Err(KubeError::Rollout {
+                    reason: format!(
+                        "rollout of Deployment/{name} did not finish within {}s ({last}); {pods}",
+                        timeout.as_secs()
+                    ),
+                });
             }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}

@@ -4,7 +4,7 @@
 //! a zero value there, so the model can still be resolved and validated; the caller then
 //! drops problems about those paths and marks them unknown again in the plan.
 
-use crate::app::validate::{FieldPath, Invalid, Seg};
+use crate::app::report::{FieldPath, Invalid, Seg};
 use crate::plugin::{AttrPath, Diagnostic, Diagnostics, Number, PathStep, Type, Value};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value as Json};

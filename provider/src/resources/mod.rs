@@ -1,23 +1,36 @@
-//! Terraform calls mapped to domain calls, one module per resource.
+//! Terraform calls mapped to domain calls: one [`Resource`] per resource type, found by
+//! type name in [`RESOURCES`]; the provider itself only connects and dispatches.
 
 pub mod application;
 pub mod cluster;
+pub mod cluster_error;
 pub mod convert;
 pub mod docs;
+pub mod objects;
 pub mod provider_config;
 pub mod render;
+pub mod resource;
 
-use crate::app::spec::{Input, Spec};
-use crate::app::validate;
 use crate::kube::Cluster;
 use crate::plugin::{
-    ApplyRequest, ApplyResponse, AttrPath, ConfigureRequest, Diagnostic, Diagnostics,
-    ImportRequest, ImportResponse, PlanRequest, PlanResponse, Provider, ProviderSchemas,
-    ReadRequest, ReadResponse, Value,
+    ApplyRequest, ApplyResponse, ConfigureRequest, Diagnostic, Diagnostics, ImportRequest,
+    ImportResponse, PlanRequest, PlanResponse, Provider, ProviderSchemas, ReadRequest,
+    ReadResponse, Value,
 };
 use provider_config::ProviderConfig;
+pub use resource::{Connected, Guard, Resource};
 use std::sync::{Arc, RwLock};
 use tokio::sync::{OnceCell, watch};
+
+/// Every resource type this provider serves.
+pub static RESOURCES: [&dyn Resource; 2] = [&application::Application, &cluster::PlatformCluster];
+
+fn find(type_name: &str) -> Option<&'static dyn Resource> {
+    RESOURCES
+        .iter()
+        .copied()
+        .find(|r| r.type_name() == type_name)
+}
 
 /// The JKE provider: configuration from the provider block, and one lazily connected
 /// cluster client shared by every call in this process.
@@ -25,8 +38,8 @@ pub struct JkeProvider {
     schemas: ProviderSchemas,
     config: RwLock<Arc<ProviderConfig>>,
     cluster: OnceCell<Result<Cluster, String>>,
-    /// The same cluster without the environment guard, with the EKS `jke/environment` tag:
-    /// for `jke_cluster`, which writes the marker the guard reads (and checks it itself).
+    /// The same cluster without the environment guard, with the EKS `jke/environment` tag,
+    /// for [`Guard::OwnMarker`] resources.
     unguarded: OnceCell<(Cluster, Option<String>)>,
     stop_tx: watch::Sender<bool>,
 }
@@ -40,20 +53,14 @@ impl Default for JkeProvider {
 pub fn schemas() -> ProviderSchemas {
     ProviderSchemas {
         provider: provider_config::schema(),
-        resources: vec![
-            (
-                application::TYPE_NAME.to_string(),
-                application::schema::resource_schema(),
-            ),
-            (
-                cluster::TYPE_NAME.to_string(),
-                cluster::schema::resource_schema(),
-            ),
-        ],
-        identities: vec![(
-            application::TYPE_NAME.to_string(),
-            application::schema::identity_schema(),
-        )],
+        resources: RESOURCES
+            .iter()
+            .map(|r| (r.type_name().to_string(), r.schema()))
+            .collect(),
+        identities: RESOURCES
+            .iter()
+            .filter_map(|r| Some((r.type_name().to_string(), r.identity_schema()?)))
+            .collect(),
     }
 }
 
@@ -75,67 +82,47 @@ impl JkeProvider {
         }
     }
 
-    /// The cluster, connected (and environment-checked) on first use; only Read, Apply and
-    /// Import get here, so plans never need a reachable cluster.
-    async fn cluster(&self) -> Result<&Cluster, Diagnostic> {
+    /// The cluster as `guard` asks, connected on first use; only Read, Apply and Import get
+    /// here, so plans never need a reachable cluster. A guarded connection's failure is kept
+    /// (the guard's answer does not change within a run); an unguarded one is retried.
+    async fn connect(&self, guard: Guard) -> Result<(&Cluster, Option<&str>), Diagnostic> {
         let cfg = self.config();
-        let got = self
-            .cluster
-            .get_or_init(|| async move {
-                Cluster::connect(&cfg.cluster)
-                    .await
-                    .map_err(|e| e.to_string())
-            })
-            .await;
-        got.as_ref()
-            .map_err(|e| Diagnostic::error("Cannot use the cluster", e.clone()))
-    }
-
-    /// The cluster without the environment guard (only `jke_cluster` uses it). Only a
-    /// successful connection is kept.
-    async fn unguarded_cluster(&self) -> Result<(&Cluster, Option<&str>), Diagnostic> {
-        let cfg = self.config();
-        self.unguarded
-            .get_or_try_init(|| async move { Cluster::connect_unguarded(&cfg.cluster).await })
-            .await
-            .map(|(c, tag)| (c, tag.as_deref()))
-            .map_err(|e| Diagnostic::error("Cannot use the cluster", e.to_string()))
+        let failed = |detail: String| Diagnostic::error("Cannot use the cluster", detail);
+        match guard {
+            Guard::Environment => self
+                .cluster
+                .get_or_init(|| async move {
+                    Cluster::connect(&cfg.cluster)
+                        .await
+                        .map_err(|e| cluster_error::detail(&e))
+                })
+                .await
+                .as_ref()
+                .map(|c| (c, None))
+                .map_err(|e| failed(e.clone())),
+            Guard::OwnMarker => self
+                .unguarded
+                .get_or_try_init(|| async move { Cluster::connect_unguarded(&cfg.cluster).await })
+                .await
+                .map(|(c, tag)| (c, tag.as_deref()))
+                .map_err(|e| failed(cluster_error::detail(&e))),
+        }
     }
 }
 
 fn unknown_type(type_name: &str) -> Diagnostics {
     Diagnostic::error(
         "Unknown resource type",
-        format!("this provider has no resource {type_name:?}"),
+        format!(
+            "this provider has no resource {type_name:?}; it has {}",
+            RESOURCES
+                .iter()
+                .map(|r| r.type_name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     )
     .into()
-}
-
-/// Problems in the provider's `defaults`, found by resolving a sample app over them.
-fn validate_defaults(defaults: &Input) -> Diagnostics {
-    let sample = Input {
-        name: Some("sample".into()),
-        image: Some("sample:1".into()),
-        port: Some(8080),
-        ..Input::default()
-    };
-    let spec = Spec::resolve(&sample, defaults);
-    let set = serde_json::to_value(defaults).unwrap_or_default();
-    let mut diags = Diagnostics::new();
-    for p in validate::validate(&spec) {
-        let attr = match p.path.first() {
-            Some(validate::Seg::Attr(a)) => a.clone(),
-            _ => continue,
-        };
-        // Report only what the defaults themselves set.
-        if set.get(&attr).is_some_and(|v| !v.is_null()) {
-            let path = convert::attr_path(&p.path);
-            let mut full = AttrPath::attr("defaults");
-            full.0.extend(path.0);
-            diags.error_at(full, p.summary, format!("defaults.{}", p.detail));
-        }
-    }
-    diags
 }
 
 #[tonic::async_trait]
@@ -146,7 +133,7 @@ impl Provider for JkeProvider {
 
     async fn validate_provider_config(&self, config: &Value) -> Diagnostics {
         let (cfg, mut diags) = provider_config::decode(config);
-        diags.extend(validate_defaults(&cfg.defaults));
+        diags.extend(application::validate_defaults(&cfg.defaults));
         diags
     }
 
@@ -162,10 +149,9 @@ impl Provider for JkeProvider {
     }
 
     async fn validate_resource_config(&self, type_name: &str, config: &Value) -> Diagnostics {
-        match type_name {
-            application::TYPE_NAME => application::validate(config, &self.config()),
-            cluster::TYPE_NAME => cluster::validate(config),
-            other => unknown_type(other),
+        match find(type_name) {
+            Some(r) => r.validate(config, &self.config()),
+            None => unknown_type(type_name),
         }
     }
 
@@ -173,13 +159,14 @@ impl Provider for JkeProvider {
     // (schema version 0 is the only one so far).
 
     async fn read_resource(&self, req: ReadRequest) -> ReadResponse {
-        if req.type_name != application::TYPE_NAME && req.type_name != cluster::TYPE_NAME {
+        let Some(r) = find(&req.type_name) else {
             return ReadResponse {
                 diagnostics: unknown_type(&req.type_name),
                 ..ReadResponse::default()
             };
-        }
-        if self.config().connection_unknown {
+        };
+        let config = self.config();
+        if config.connection_unknown {
             // The cluster is being created in this run: keep what we know.
             return ReadResponse {
                 new_state: req.current_state,
@@ -188,18 +175,15 @@ impl Provider for JkeProvider {
                 ..ReadResponse::default()
             };
         }
-        if req.type_name == cluster::TYPE_NAME {
-            return match self.unguarded_cluster().await {
-                Ok((c, tag)) => cluster::read(c, tag, &req).await,
-                Err(d) => ReadResponse {
-                    new_state: req.current_state,
-                    diagnostics: d.into(),
-                    ..ReadResponse::default()
-                },
-            };
-        }
-        match self.cluster().await {
-            Ok(c) => application::read(c, &req).await,
+        match self.connect(r.guard()).await {
+            Ok((cluster, eks_tag)) => {
+                let cx = Connected {
+                    cluster,
+                    eks_tag,
+                    config: &config,
+                };
+                r.read(&cx, &req).await
+            }
             Err(d) => ReadResponse {
                 new_state: req.current_state,
                 diagnostics: d.into(),
@@ -209,35 +193,32 @@ impl Provider for JkeProvider {
     }
 
     async fn plan_resource_change(&self, req: PlanRequest) -> PlanResponse {
-        match req.type_name.as_str() {
-            application::TYPE_NAME => application::plan(&req, &self.config()),
-            cluster::TYPE_NAME => cluster::plan(&req),
-            other => PlanResponse {
-                diagnostics: unknown_type(other),
+        match find(&req.type_name) {
+            Some(r) => r.plan(&req, &self.config()),
+            None => PlanResponse {
+                diagnostics: unknown_type(&req.type_name),
                 ..PlanResponse::default()
             },
         }
     }
 
     async fn apply_resource_change(&self, req: ApplyRequest) -> ApplyResponse {
-        if req.type_name == cluster::TYPE_NAME {
-            return match self.unguarded_cluster().await {
-                Ok((c, tag)) => cluster::apply(c, tag, &req, self.stop_tx.subscribe()).await,
-                Err(d) => ApplyResponse {
-                    new_state: req.prior_state,
-                    diagnostics: d.into(),
-                    ..ApplyResponse::default()
-                },
-            };
-        }
-        if req.type_name != application::TYPE_NAME {
+        let Some(r) = find(&req.type_name) else {
             return ApplyResponse {
                 diagnostics: unknown_type(&req.type_name),
                 ..ApplyResponse::default()
             };
-        }
-        match self.cluster().await {
-            Ok(c) => application::apply(c, &req, self.stop_tx.subscribe()).await,
+        };
+        let config = self.config();
+        match self.connect(r.guard()).await {
+            Ok((cluster, eks_tag)) => {
+                let cx = Connected {
+                    cluster,
+                    eks_tag,
+                    config: &config,
+                };
+                r.apply(&cx, &req, self.stop_tx.subscribe()).await
+            }
             Err(d) => ApplyResponse {
                 new_state: req.prior_state,
                 diagnostics: d.into(),
@@ -247,43 +228,54 @@ impl Provider for JkeProvider {
     }
 
     async fn import_resource_state(&self, req: ImportRequest) -> ImportResponse {
-        if req.type_name == cluster::TYPE_NAME {
-            if let Err(d) = cluster::import_target(&req) {
-                return ImportResponse {
-                    diagnostics: d.into(),
-                    ..ImportResponse::default()
+        let fail = |diagnostics: Diagnostics| ImportResponse {
+            diagnostics,
+            ..ImportResponse::default()
+        };
+        let Some(r) = find(&req.type_name) else {
+            return fail(unknown_type(&req.type_name));
+        };
+        if let Err(d) = r.import_target(&req) {
+            return fail(d.into());
+        }
+        let config = self.config();
+        match self.connect(r.guard()).await {
+            Ok((cluster, eks_tag)) => {
+                let cx = Connected {
+                    cluster,
+                    eks_tag,
+                    config: &config,
                 };
+                r.import(&cx, &req).await
             }
-            return match self.unguarded_cluster().await {
-                Ok((c, tag)) => cluster::import(c, tag, &req).await,
-                Err(d) => ImportResponse {
-                    diagnostics: d.into(),
-                    ..ImportResponse::default()
-                },
-            };
-        }
-        if req.type_name != application::TYPE_NAME {
-            return ImportResponse {
-                diagnostics: unknown_type(&req.type_name),
-                ..ImportResponse::default()
-            };
-        }
-        if let Err(d) = application::import_target(&req) {
-            return ImportResponse {
-                diagnostics: d.into(),
-                ..ImportResponse::default()
-            };
-        }
-        match self.cluster().await {
-            Ok(c) => application::import(c, &req, &self.config().defaults).await,
-            Err(d) => ImportResponse {
-                diagnostics: d.into(),
-                ..ImportResponse::default()
-            },
+            Err(d) => fail(d.into()),
         }
     }
 
     async fn stop(&self) {
         let _ = self.stop_tx.send(true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_resource_is_served_once_with_its_schema() {
+        let names: Vec<&str> = RESOURCES.iter().map(|r| r.type_name()).collect();
+        let mut unique = names.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "{names:?}");
+        let s = schemas();
+        assert_eq!(s.resources.len(), RESOURCES.len());
+        assert!(find("jke_application").is_some() && find("jke_cluster").is_some());
+        assert!(find("jke_nothing").is_none());
+        // Only jke_cluster writes the marker, so only it may connect without the guard.
+        for r in RESOURCES {
+            let own = r.guard() == Guard::OwnMarker;
+            assert_eq!(own, r.type_name() == "jke_cluster", "{}", r.type_name());
+        }
     }
 }

@@ -2,9 +2,10 @@
 
 use super::application::schema::{Mode, settings};
 use super::convert;
-use crate::app::spec::Input;
+use crate::app::application::spec::Input;
+use crate::app::cluster::bundle::{MARKER_KEY, MARKER_NAME, MARKER_NAMESPACE};
 use crate::kube::settings::{
-    ClusterSettings, Connection, EksSettings, FieldManager, KubernetesSettings,
+    ClusterSettings, Connection, EksSettings, FieldManager, KubernetesSettings, Marker,
 };
 use crate::plugin::{AttrPath, Attribute, Block, Diagnostics, Nesting, Schema, Type, Value};
 
@@ -78,12 +79,22 @@ pub struct ProviderConfig {
     pub defaults_unknown: bool,
 }
 
+/// Where the guard looks: the marker `jke_cluster` writes.
+pub fn environment_marker() -> Marker {
+    Marker {
+        namespace: MARKER_NAMESPACE.into(),
+        name: MARKER_NAME.into(),
+        key: MARKER_KEY.into(),
+    }
+}
+
 impl Default for ProviderConfig {
     fn default() -> Self {
         ProviderConfig {
             cluster: ClusterSettings {
                 connection: Connection::None,
                 environment: None,
+                marker: environment_marker(),
                 field_manager: FieldManager::default(),
             },
             defaults: Input::default(),

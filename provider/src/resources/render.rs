@@ -2,8 +2,9 @@
 //! from its values as `terraform show -json` prints them. Used for golden files and for
 //! reviewing what an app will create.
 
-use crate::app::bundle;
-use crate::app::spec::{Input, Spec};
+use crate::app::application::bundle;
+use crate::app::application::spec::{Input, Spec};
+use crate::app::object::to_yaml;
 
 /// Resource values (a JSON object) -> multi-document YAML of the app's objects.
 pub fn render_values(values: &serde_json::Value) -> Result<String, String> {
@@ -17,5 +18,5 @@ pub fn render_values(values: &serde_json::Value) -> Result<String, String> {
     }
     // Planned values carry every setting, so no defaults are needed.
     let spec = Spec::resolve(&input, &Input::default());
-    Ok(bundle::to_yaml(&bundle::render(&spec)))
+    Ok(to_yaml(&bundle::render(&spec)))
 }

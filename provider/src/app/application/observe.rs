@@ -6,11 +6,11 @@
 //! and differences go into the `drift` map. Import takes back everything it can.
 
 use super::bundle::{self, SECRET_CHECKSUM};
-use crate::app::object::{Kind, Manifest};
-use crate::app::live_diff;
-use crate::app::quantity::same_quantity;
 use super::spec::{Ingress, Input, Port, Probe, Spec, StringMap};
 use super::validate::RESERVED_LABELS;
+use crate::app::live_diff;
+use crate::app::object::{Kind, Manifest};
+use crate::app::quantity::same_quantity;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Container, Probe as K8sProbe, Secret, Service, ServiceAccount};

@@ -24,7 +24,6 @@ pub const COMPONENT: &str = "cluster";
 pub const LIMIT_RANGE_NAME: &str = "jke-limits";
 pub const QUOTA_NAME: &str = "jke-quota";
 
-
 /// The kinds of object jke_cluster manages, in apply order (prune and destroy go in reverse).
 pub const KINDS: [Kind; 5] = [
     Kind::Namespace,
@@ -33,6 +32,11 @@ pub const KINDS: [Kind; 5] = [
     Kind::ConfigMap,
     Kind::ClusterIssuer,
 ];
+
+/// Name of the Secret cert-manager keeps an issuer's ACME account key in.
+pub fn account_key_secret(issuer: &str) -> String {
+    format!("{issuer}-acme-account-key")
+}
 
 /// Name of the CRD that serves ClusterIssuers.
 pub const ISSUER_CRD: &str = "clusterissuers.cert-manager.io";
@@ -209,6 +213,7 @@ pub fn object_keys(spec: &Spec) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::{full, input};
+    use super::super::spec::defaults;
     use super::*;
 
     #[test]

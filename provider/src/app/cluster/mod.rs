@@ -14,8 +14,6 @@ pub(crate) mod fixtures {
     use crate::app::report::Seg;
     use serde_json::{Value as Json, json};
 
-    use super::*;
-
     pub fn input(j: Json) -> Input {
         serde_json::from_value(j).unwrap_or_else(|e| panic!("bad test input: {e}"))
     }
@@ -60,5 +58,4 @@ pub(crate) mod fixtures {
             })
             .collect()
     }
-
 }

@@ -10,7 +10,6 @@ use crate::app::object::Manifest;
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
 
-
 /// Differences between the rendered objects and the live ones (`live[i]` is what the cluster
 /// has for `expected[i]`, `None` when it is gone): `Kind/[namespace/]name: field` -> live
 /// value, or `Kind/[namespace/]name` -> `deleted`. Only fields the provider sets are looked at.
@@ -41,7 +40,6 @@ pub fn drift(expected: &[Manifest], live: &[Option<Json>]) -> Option<BTreeMap<St
 fn is_quantity_path(path: &str) -> bool {
     path.starts_with("spec.hard.") || path.starts_with("spec.limits[")
 }
-
 
 /// One managed namespace as found in the cluster.
 #[derive(Clone, Debug, Default)]
@@ -147,8 +145,9 @@ pub fn import(
 #[cfg(test)]
 mod tests {
     use super::super::bundle::render;
-    use super::super::fixtures::{full, input};
+    use super::super::fixtures::full;
     use super::*;
+    use crate::app::object::Kind;
     use serde_json::json;
 
     #[test]
@@ -186,7 +185,11 @@ mod tests {
     fn import_rebuilds_what_render_wrote() {
         let spec = full();
         let objs = render(&spec);
-        let find = |k: &str| objs.iter().find(|o| o.key() == k).map(|o| o.object.clone());
+        let find = |k: &str| {
+            objs.iter()
+                .find(|o| o.qualified_key() == k)
+                .map(|o| o.object.clone())
+        };
         let marker = find("ConfigMap/kube-system/jke-environment").unwrap_or_default();
         let issuers: Vec<Json> = objs
             .iter()
@@ -213,5 +216,4 @@ mod tests {
         ]);
         assert_eq!(import(&marker, &issuers, &namespaces), spec);
     }
-}
 }

@@ -15,7 +15,6 @@ pub mod defaults {
     pub const CRD_WAIT_TIMEOUT: &str = "5m";
 }
 
-
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct Input {
@@ -52,7 +51,6 @@ pub struct NamespaceInput {
     pub limit_range: Option<LimitRange>,
     pub quota: Option<Quota>,
 }
-
 
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct Spec {

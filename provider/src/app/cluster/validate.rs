@@ -1,6 +1,6 @@
 //! Validation of a resolved `jke_cluster` spec, with the attribute path to blame.
 
-use super::bundle::LABEL_COMPONENT;
+use super::bundle::{LABEL_COMPONENT, account_key_secret};
 use super::spec::{NamespaceSpec, Spec, defaults};
 use crate::app::formats::{
     is_aws_region, is_dns_label, is_dns_subdomain, is_email, is_hosted_zone_id, is_https_url,
@@ -19,15 +19,8 @@ pub const MAX_CRD_WAIT: Duration = Duration::from_secs(3600);
 pub const SYSTEM_NAMESPACES: [&str; 4] =
     ["default", "kube-system", "kube-public", "kube-node-lease"];
 
-
 pub(crate) fn seg(a: &str) -> Seg {
     Seg::Attr(a.to_string())
-}
-
-
-/// Name of the Secret cert-manager keeps an issuer's ACME account key in.
-pub fn account_key_secret(issuer: &str) -> String {
-    format!("{issuer}-acme-account-key")
 }
 
 /// All problems with `spec`; empty when it can be applied.
@@ -284,7 +277,7 @@ fn check_namespace(r: &mut Report, name: &str, ns: &NamespaceSpec) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fixtures::{full, input, problems};
+    use super::super::fixtures::{input, problems};
     use super::*;
     use serde_json::json;
 

@@ -3,17 +3,24 @@
 pub mod plan;
 pub mod schema;
 
-use crate::app::bundle::{self, Kind, Manifest};
-use crate::app::observe::{self, Live, Observed};
-use crate::app::spec::{Input, Spec, StringMap};
-use crate::app::validate::parse_duration;
-use crate::kube::apply::ObjectRef;
-use crate::kube::{Cluster, KubeError};
+use super::cluster_error::diagnostic as kube_diag;
+use super::convert;
+use super::objects::{object_ref, object_refs, resource_types};
+use super::provider_config::ProviderConfig;
+use super::resource::{Connected, Resource};
+use crate::app::application::bundle::{self, KINDS};
+use crate::app::application::observe::{self, Live, Observed};
+use crate::app::application::spec::{Input, Spec, StringMap};
+use crate::app::application::validate;
+use crate::app::formats::parse_duration;
+use crate::app::object::{Kind, Manifest};
+use crate::app::report::Seg;
+use crate::kube::{Cluster, KubeError, ObjectRef, Propagation};
 use crate::plugin::{
-    ApplyRequest, ApplyResponse, AttrPath, Diagnostic, Diagnostics, ImportRequest, ImportResponse,
-    ImportedResource, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Value,
+    ApplyRequest, ApplyResponse, AttrPath, Diagnostic, Diagnostics, IdentitySchema, ImportRequest,
+    ImportResponse, ImportedResource, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Schema,
+    Value,
 };
-use crate::resources::provider_config::ProviderConfig;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -27,8 +34,76 @@ fn identity(spec: &Spec) -> Value {
     ]))
 }
 
-fn kube_diag(e: &KubeError, what: &str) -> Diagnostic {
-    Diagnostic::error(format!("{what} failed"), e.to_string())
+/// `jke_application`: one app and its bundle of objects in one namespace.
+pub struct Application;
+
+#[tonic::async_trait]
+impl Resource for Application {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+    fn schema(&self) -> Schema {
+        schema::resource_schema()
+    }
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(schema::identity_schema())
+    }
+    fn validate(&self, config: &Value, provider: &ProviderConfig) -> Diagnostics {
+        validate(config, provider)
+    }
+    fn plan(&self, req: &PlanRequest, provider: &ProviderConfig) -> PlanResponse {
+        plan(req, provider)
+    }
+    async fn read(&self, cx: &Connected<'_>, req: &ReadRequest) -> ReadResponse {
+        read(cx.cluster, req).await
+    }
+    async fn apply(
+        &self,
+        cx: &Connected<'_>,
+        req: &ApplyRequest,
+        stop: watch::Receiver<bool>,
+    ) -> ApplyResponse {
+        apply(cx.cluster, req, stop).await
+    }
+    fn import_target(&self, req: &ImportRequest) -> Result<(), Diagnostic> {
+        import_target(req).map(|_| ())
+    }
+    async fn import(&self, cx: &Connected<'_>, req: &ImportRequest) -> ImportResponse {
+        import(cx.cluster, req, &cx.config.defaults).await
+    }
+}
+
+/// The kinds an app may own in its namespace (the namespace itself is shared).
+fn app_types() -> Vec<crate::kube::ResourceType> {
+    let kinds: Vec<Kind> = KINDS.into_iter().filter(|k| k.namespaced()).collect();
+    resource_types(&kinds)
+}
+
+/// Problems in the provider's `defaults`, found by resolving a sample app over them.
+pub fn validate_defaults(defaults: &Input) -> Diagnostics {
+    let sample = Input {
+        name: Some("sample".into()),
+        image: Some("sample:1".into()),
+        port: Some(8080),
+        ..Input::default()
+    };
+    let spec = Spec::resolve(&sample, defaults);
+    let set = serde_json::to_value(defaults).unwrap_or_default();
+    let mut diags = Diagnostics::new();
+    for p in validate::validate(&spec) {
+        let attr = match p.path.first() {
+            Some(Seg::Attr(a)) => a.clone(),
+            _ => continue,
+        };
+        // Report only what the defaults themselves set.
+        if set.get(&attr).is_some_and(|v| !v.is_null()) {
+            let path = convert::attr_path(&p.path);
+            let mut full = AttrPath::attr("defaults");
+            full.0.extend(path.0);
+            diags.error_at(full, p.summary, format!("defaults.{}", p.detail));
+        }
+    }
+    diags
 }
 
 pub fn validate(config: &Value, provider: &ProviderConfig) -> Diagnostics {
@@ -65,19 +140,13 @@ pub fn plan(req: &PlanRequest, provider: &ProviderConfig) -> PlanResponse {
     }
 }
 
-/// Expected objects of `spec`, as references for GET/DELETE.
-fn refs(manifests: &[Manifest]) -> Vec<ObjectRef> {
-    manifests.iter().map(ObjectRef::of).collect()
-}
-
 async fn live_objects(cluster: &Cluster, manifests: &[Manifest]) -> Result<Live, KubeError> {
-    let r = refs(manifests);
-    let got = cluster.get_all(&r).await?;
+    let got = cluster.get_all(&object_refs(manifests)).await?;
     Ok(Live {
-        objects: r
+        objects: manifests
             .iter()
             .zip(got)
-            .filter_map(|(r, o)| o.map(|o| (r.kind, o)))
+            .filter_map(|(m, o)| o.map(|o| (m.kind, o)))
             .collect(),
     })
 }
@@ -142,7 +211,10 @@ async fn converge(
     stop: &mut watch::Receiver<bool>,
 ) -> Result<(), KubeError> {
     let manifests = bundle::render(spec);
-    cluster.apply(&manifests).await?;
+    // In render order: namespace, service account and secret before the Deployment.
+    for m in &manifests {
+        cluster.apply(&object_ref(m), &m.object).await?;
+    }
     if created && spec.autoscale.enabled {
         // Start at the autoscaling floor rather than Kubernetes' default of one pod.
         cluster
@@ -150,9 +222,16 @@ async fn converge(
             .await?;
     }
     let pruned = cluster
-        .prune(&spec.namespace, &spec.name, &manifests)
+        .prune(
+            &app_types(),
+            Some(&spec.namespace),
+            &bundle::app_label_selector(&spec.name),
+            &object_refs(&manifests),
+            Propagation::Foreground,
+        )
         .await?;
     if !pruned.is_empty() {
+        let pruned: Vec<String> = pruned.iter().map(ObjectRef::describe).collect();
         tracing::info!(app = %spec.id(), ?pruned, "deleted objects the app no longer has");
     }
     if spec.rollout.wait {
@@ -200,7 +279,7 @@ pub async fn apply(
         }
         Err(e) => e,
     };
-    let rollout_failed = matches!(err, KubeError::Rollout(_));
+    let rollout_failed = matches!(err, KubeError::Rollout { .. });
     match (&prior, rollout_failed && spec.rollout.rollback_on_failure) {
         (Some(prior_spec), true) => {
             let mut prior_spec = prior_spec.clone();
@@ -265,11 +344,16 @@ async fn destroy(cluster: &Cluster, prior_state: &Value) -> ApplyResponse {
     };
     let manifests = bundle::render(&spec);
     // Everything labelled as the app's, including objects from an interrupted apply.
-    let mut targets: Vec<ObjectRef> = refs(&manifests)
-        .into_iter()
-        .filter(|r| r.kind != Kind::Namespace)
+    let mut targets: Vec<ObjectRef> = manifests
+        .iter()
+        .filter(|m| m.kind != Kind::Namespace)
+        .map(object_ref)
         .collect();
-    match cluster.list_app(&spec.namespace, &spec.name).await {
+    let selector = bundle::app_label_selector(&spec.name);
+    match cluster
+        .list_types(&app_types(), Some(&spec.namespace), &selector)
+        .await
+    {
         Ok(found) => {
             for f in found {
                 if !targets.contains(&f) {
@@ -286,7 +370,10 @@ async fn destroy(cluster: &Cluster, prior_state: &Value) -> ApplyResponse {
         }
     }
     let grace = Duration::from_secs(spec.termination_grace_period.max(0) as u64 + 120);
-    match cluster.delete_and_wait(&targets, grace).await {
+    match cluster
+        .delete_and_wait(&targets, Propagation::Foreground, grace)
+        .await
+    {
         Ok(()) => ApplyResponse::default(),
         Err(e) => ApplyResponse {
             new_state: prior_state.clone(),
@@ -386,11 +473,12 @@ pub async fn import(cluster: &Cluster, req: &ImportRequest, defaults: &Input) ->
         .map(str::to_string)
     {
         live.objects.remove(&Kind::ServiceAccount);
-        let r = ObjectRef {
-            kind: Kind::ServiceAccount,
-            namespace: Some(namespace.clone()),
-            name: sa,
-        };
+        let r = object_ref(&Manifest::of(
+            Kind::ServiceAccount,
+            &sa,
+            Some(&namespace),
+            &serde_json::Value::Null,
+        ));
         if let Ok(Some(o)) = cluster.get(&r).await {
             live.objects.insert(Kind::ServiceAccount, o);
         }

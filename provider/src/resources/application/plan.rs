@@ -1,9 +1,10 @@
 //! Terraform values of `jke_application` <-> the app model, and planning without a cluster.
 
 use super::schema::{REPLACE_ON_CHANGE, resource_schema};
-use crate::app::bundle;
-use crate::app::spec::{Input, Spec};
-use crate::app::validate;
+use crate::app::application::bundle;
+use crate::app::application::spec::{Input, Spec};
+use crate::app::application::validate;
+use crate::app::object::Manifest;
 use crate::plugin::{AttrPath, Diagnostics, PathStep, Type, Value};
 use crate::resources::convert;
 use std::collections::BTreeMap;
@@ -34,10 +35,7 @@ pub fn encode_state(spec: &Spec, drift: &BTreeMap<String, String>) -> Value {
     let mut json = serde_json::to_value(spec).unwrap_or_default();
     if let Some(obj) = json.as_object_mut() {
         obj.insert("id".into(), spec.id().into());
-        let objects: Vec<String> = bundle::render(spec)
-            .iter()
-            .map(bundle::Manifest::key)
-            .collect();
+        let objects: Vec<String> = bundle::render(spec).iter().map(Manifest::key).collect();
         obj.insert("objects".into(), objects.into());
         obj.insert("service_host".into(), spec.service_host().into());
         obj.insert("url".into(), spec.url().into());

@@ -6,37 +6,81 @@
 pub mod plan;
 pub mod schema;
 
-use crate::app::platform::{self, Kind, LiveNamespace, Object, Spec};
-use crate::app::validate::is_dns_label;
-use crate::kube::apply::{GenericRef, ResourceType};
-use crate::kube::{Cluster, KubeError};
+use super::cluster_error::{detail, diagnostic as kube_diag};
+use super::objects::{object_ref, resource_type};
+use super::provider_config::ProviderConfig;
+use super::resource::{Connected, Guard, Resource};
+use crate::app::cluster::bundle::{self as platform, KINDS};
+use crate::app::cluster::observe::{self, LiveNamespace};
+use crate::app::cluster::spec::Spec;
+use crate::app::formats::is_dns_label;
+use crate::app::object::Kind;
+use crate::kube::{Cluster, KubeError, ObjectRef, Propagation};
 use crate::plugin::{
     ApplyRequest, ApplyResponse, AttrPath, Diagnostic, Diagnostics, ImportRequest, ImportResponse,
-    ImportedResource, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Value,
+    ImportedResource, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Schema, Value,
 };
 use std::collections::BTreeMap;
 use tokio::sync::watch;
 
 pub const TYPE_NAME: &str = "jke_cluster";
 
-fn kube_diag(e: &KubeError, what: &str) -> Diagnostic {
-    Diagnostic::error(format!("{what} failed"), e.to_string())
+/// `jke_cluster`: the environment marker, the namespaces apps go to and the ClusterIssuers.
+pub struct PlatformCluster;
+
+#[tonic::async_trait]
+impl Resource for PlatformCluster {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+    fn schema(&self) -> Schema {
+        schema::resource_schema()
+    }
+    fn guard(&self) -> Guard {
+        Guard::OwnMarker
+    }
+    fn validate(&self, config: &Value, _: &ProviderConfig) -> Diagnostics {
+        validate(config)
+    }
+    fn plan(&self, req: &PlanRequest, _: &ProviderConfig) -> PlanResponse {
+        plan(req)
+    }
+    async fn read(&self, cx: &Connected<'_>, req: &ReadRequest) -> ReadResponse {
+        read(cx.cluster, cx.eks_tag, req).await
+    }
+    async fn apply(
+        &self,
+        cx: &Connected<'_>,
+        req: &ApplyRequest,
+        stop: watch::Receiver<bool>,
+    ) -> ApplyResponse {
+        apply(cx.cluster, cx.eks_tag, req, stop).await
+    }
+    fn import_target(&self, req: &ImportRequest) -> Result<(), Diagnostic> {
+        import_target(req).map(|_| ())
+    }
+    async fn import(&self, cx: &Connected<'_>, req: &ImportRequest) -> ImportResponse {
+        import(cx.cluster, cx.eks_tag, req).await
+    }
 }
 
-pub fn resource_type(kind: Kind) -> ResourceType {
-    ResourceType::new(
-        kind.api_version(),
-        kind.name(),
-        kind.plural(),
-        kind.namespaced(),
-    )
+/// Why converging or deleting stopped.
+enum Stop {
+    Kube(KubeError),
+    /// Deleting would take apps with it; nothing was deleted.
+    AppsRemain(String),
 }
 
-fn generic_ref(o: &Object) -> GenericRef {
-    GenericRef {
-        ty: resource_type(o.kind),
-        namespace: o.namespace.clone(),
-        name: o.name.clone(),
+impl From<KubeError> for Stop {
+    fn from(e: KubeError) -> Self {
+        Stop::Kube(e)
+    }
+}
+
+fn stop_diag(e: &Stop, what: &str) -> Diagnostic {
+    match e {
+        Stop::Kube(k) => kube_diag(k, what),
+        Stop::AppsRemain(m) => Diagnostic::error(format!("{what} failed"), m.clone()),
     }
 }
 
@@ -80,12 +124,12 @@ pub async fn read(cluster: &Cluster, eks_tag: Option<&str>, req: &ReadRequest) -
         return keep(kube_diag(&e, &what).into());
     }
     let objects = platform::render(&spec);
-    let refs: Vec<GenericRef> = objects.iter().map(generic_ref).collect();
-    let live = match cluster.get_all_generic(&refs).await {
+    let refs: Vec<ObjectRef> = objects.iter().map(object_ref).collect();
+    let live = match cluster.get_all(&refs).await {
         Ok(l) => l,
         Err(e) => return keep(kube_diag(&e, &what).into()),
     };
-    match platform::drift(&objects, &live) {
+    match observe::drift(&objects, &live) {
         None => {
             tracing::info!(environment = %spec.environment, "jke_cluster objects deleted outside Terraform; removing from state");
             ReadResponse::default()
@@ -99,21 +143,20 @@ pub async fn read(cluster: &Cluster, eks_tag: Option<&str>, req: &ReadRequest) -
 }
 
 /// Objects labelled as jke_cluster's, of the kinds it prunes (never the marker ConfigMap).
-async fn labelled(cluster: &Cluster) -> Result<Vec<GenericRef>, KubeError> {
-    let mut out = Vec::new();
-    for kind in Kind::ALL.into_iter().filter(|k| *k != Kind::ConfigMap) {
-        out.extend(
-            cluster
-                .list_generic(&resource_type(kind), &platform::label_selector())
-                .await?,
-        );
-    }
-    Ok(out)
+async fn labelled(cluster: &Cluster) -> Result<Vec<ObjectRef>, KubeError> {
+    let types: Vec<_> = KINDS
+        .into_iter()
+        .filter(|k| *k != Kind::ConfigMap)
+        .map(resource_type)
+        .collect();
+    cluster
+        .list_types(&types, None, &platform::label_selector())
+        .await
 }
 
 /// Delete `targets` (objects of this resource) in reverse apply order. Refuses, before
 /// deleting anything, when a namespace among them still has Deployments.
-async fn delete_objects(cluster: &Cluster, targets: &[GenericRef]) -> Result<(), KubeError> {
+async fn delete_objects(cluster: &Cluster, targets: &[ObjectRef]) -> Result<(), Stop> {
     let mut busy = Vec::new();
     for t in targets
         .iter()
@@ -129,22 +172,22 @@ async fn delete_objects(cluster: &Cluster, targets: &[GenericRef]) -> Result<(),
         }
     }
     if !busy.is_empty() {
-        return Err(KubeError::Refused(format!(
+        return Err(Stop::AppsRemain(format!(
             "not deleting namespaces that still run apps: {}; nothing was deleted. Remove those apps (their jke_application blocks) first, or keep the namespaces in `namespaces`",
             busy.join("; ")
         )));
     }
-    let order = |r: &GenericRef| {
-        Kind::ALL
+    let order = |r: &ObjectRef| {
+        KINDS
             .iter()
             .position(|k| k.name() == r.ty.kind)
             .unwrap_or(0)
     };
-    let mut sorted: Vec<&GenericRef> = targets.iter().collect();
+    let mut sorted: Vec<&ObjectRef> = targets.iter().collect();
     sorted.sort_by_key(|r| std::cmp::Reverse(order(r)));
     for r in sorted {
         tracing::info!(object = %r.describe(), "deleting");
-        cluster.delete_generic(r).await?;
+        cluster.delete(r, Propagation::Foreground).await?;
     }
     Ok(())
 }
@@ -155,26 +198,26 @@ async fn converge(
     cluster: &Cluster,
     spec: &Spec,
     stop: &mut watch::Receiver<bool>,
-) -> Result<(), KubeError> {
+) -> Result<(), Stop> {
     let objects = platform::render(spec);
     for o in &objects {
-        let r = generic_ref(o);
+        let r = object_ref(o);
         if o.kind.is_custom() {
             cluster
-                .apply_generic_when_served(&r, &o.object, spec.crd_wait(), stop)
+                .apply_when_served(&r, &o.object, spec.crd_wait(), stop)
                 .await?;
         } else {
-            cluster.apply_generic(&r, &o.object).await?;
+            cluster.apply(&r, &o.object).await?;
         }
     }
-    let keep: Vec<GenericRef> = objects.iter().map(generic_ref).collect();
-    let stale: Vec<GenericRef> = labelled(cluster)
+    let keep: Vec<ObjectRef> = objects.iter().map(object_ref).collect();
+    let stale: Vec<ObjectRef> = labelled(cluster)
         .await?
         .into_iter()
         .filter(|r| !keep.contains(r))
         .collect();
     if !stale.is_empty() {
-        tracing::info!(objects = ?stale.iter().map(GenericRef::describe).collect::<Vec<_>>(), "pruning objects jke_cluster no longer has");
+        tracing::info!(objects = ?stale.iter().map(ObjectRef::describe).collect::<Vec<_>>(), "pruning objects jke_cluster no longer has");
         delete_objects(cluster, &stale).await?;
     }
     Ok(())
@@ -222,7 +265,7 @@ pub async fn apply(
             } else {
                 plan::encode_state(&spec, &BTreeMap::new())
             },
-            diagnostics: kube_diag(&e, &what).into(),
+            diagnostics: stop_diag(&e, &what).into(),
             ..ApplyResponse::default()
         },
     }
@@ -243,11 +286,14 @@ async fn destroy(cluster: &Cluster, eks_tag: Option<&str>, prior_state: &Value) 
     };
     let what = format!("Deleting jke_cluster {:?}", spec.environment);
     let result = async {
-        cluster.check_marker_for(&spec.environment, eks_tag).await?;
-        let mut targets: Vec<GenericRef> = platform::render(&spec)
+        cluster
+            .check_marker_for(&spec.environment, eks_tag)
+            .await
+            .map_err(Stop::Kube)?;
+        let mut targets: Vec<ObjectRef> = platform::render(&spec)
             .iter()
             .filter(|o| o.kind != Kind::ConfigMap)
-            .map(generic_ref)
+            .map(object_ref)
             .collect();
         for found in labelled(cluster).await? {
             if !targets.contains(&found) {
@@ -261,7 +307,7 @@ async fn destroy(cluster: &Cluster, eks_tag: Option<&str>, prior_state: &Value) 
         Ok(()) => ApplyResponse::default(),
         Err(e) => ApplyResponse {
             new_state: prior_state.clone(),
-            diagnostics: kube_diag(&e, &what).into(),
+            diagnostics: stop_diag(&e, &what).into(),
             ..ApplyResponse::default()
         },
     }
@@ -287,15 +333,15 @@ pub fn import_target(req: &ImportRequest) -> Result<String, Diagnostic> {
 }
 
 async fn live_for_import(cluster: &Cluster, environment: &str) -> Result<Spec, String> {
-    let marker_ref = GenericRef {
+    let marker_ref = ObjectRef {
         ty: resource_type(Kind::ConfigMap),
         namespace: Some(platform::MARKER_NAMESPACE.into()),
         name: platform::MARKER_NAME.into(),
     };
     let marker = cluster
-        .get_generic(&marker_ref)
+        .get(&marker_ref)
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(|e| detail(&e))?
         .ok_or_else(|| {
             format!(
                 "the cluster at {} has no ConfigMap {}/{}, so there is no jke_cluster to import; apply one instead",
@@ -319,9 +365,9 @@ async fn live_for_import(cluster: &Cluster, environment: &str) -> Result<Spec, S
         let sel = sel.clone();
         async move {
             cluster
-                .list_generic_objects(&resource_type(k), &sel)
+                .list_objects(&resource_type(k), &sel)
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(|e| detail(&e))
         }
     };
     let issuers = list(Kind::ClusterIssuer).await?;
@@ -350,7 +396,7 @@ async fn live_for_import(cluster: &Cluster, environment: &str) -> Result<Spec, S
             ))
         })
         .collect();
-    Ok(platform::import(&marker, &issuers, &live_ns))
+    Ok(observe::import(&marker, &issuers, &live_ns))
 }
 
 pub async fn import(

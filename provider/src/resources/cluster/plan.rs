@@ -1,7 +1,8 @@
 //! Terraform values of `jke_cluster` <-> the platform model, and planning without a cluster.
 
 use super::schema::resource_schema;
-use crate::app::platform::{self, Input, Spec};
+use crate::app::cluster::spec::{Input, Spec};
+use crate::app::cluster::{bundle, validate};
 use crate::plugin::{AttrPath, Diagnostics, PathStep, Type, Value};
 use crate::resources::convert;
 use std::collections::BTreeMap;
@@ -20,7 +21,7 @@ pub fn decode_input(config: &Value) -> Result<Decoded, Diagnostics> {
 
 /// Problems with the configuration, leaving out those that involve unknown values.
 pub fn problems(decoded: &Decoded, spec: &Spec) -> Diagnostics {
-    decoded.diagnostics(platform::validate(spec))
+    decoded.diagnostics(validate::validate(spec))
 }
 
 /// The state value of a spec: every setting plus the computed attributes.
@@ -29,7 +30,7 @@ pub fn encode_state(spec: &Spec, drift: &BTreeMap<String, String>) -> Value {
     if let Some(obj) = json.as_object_mut() {
         obj.insert("id".into(), spec.id().into());
         obj.insert("default_issuer".into(), spec.default_issuer().into());
-        obj.insert("objects".into(), platform::object_keys(spec).into());
+        obj.insert("objects".into(), bundle::object_keys(spec).into());
         obj.insert(
             "drift".into(),
             serde_json::to_value(drift).unwrap_or_default(),
@@ -155,7 +156,9 @@ mod tests {
             .and_then(|i| i.get("server"));
         assert_eq!(
             server,
-            Some(&Value::string(platform::defaults::ACME_SERVER))
+            Some(&Value::string(
+                crate::app::cluster::spec::defaults::ACME_SERVER
+            ))
         );
         assert_eq!(
             planned.get("objects"),

@@ -1,8 +1,9 @@
 //! The `jke_cluster` schema: the attribute contract, with a description for each.
 
-use crate::app::platform::{
-    LABEL_COMPONENT, LIMIT_RANGE_NAME, MARKER_NAME, MARKER_NAMESPACE, QUOTA_NAME, defaults,
+use crate::app::cluster::bundle::{
+    LABEL_COMPONENT, LIMIT_RANGE_NAME, MARKER_NAME, MARKER_NAMESPACE, QUOTA_NAME,
 };
+use crate::app::cluster::spec::defaults;
 use crate::plugin::{Attribute, Block, Nesting, Schema, Type};
 
 pub const SCHEMA_VERSION: i64 = 0;
