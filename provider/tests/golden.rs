@@ -160,8 +160,10 @@ fn render_case(name: &str, config: &Json) -> (Input, Vec<Manifest>) {
     (input, render(&spec))
 }
 
-/// Line diff (longest common subsequence), unified style without hunk headers.
+/// Line diff (longest common subsequence), unified style: changed lines with three lines of
+/// context, each hunk headed by its line numbers in the golden file and in the rendering.
 fn diff(expected: &str, actual: &str) -> String {
+    const CONTEXT: usize = 3;
     let a: Vec<&str> = expected.lines().collect();
     let b: Vec<&str> = actual.lines().collect();
     let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
@@ -174,20 +176,35 @@ fn diff(expected: &str, actual: &str) -> String {
             };
         }
     }
-    let mut out = String::from("--- golden (expected)\n+++ rendered (actual)\n");
+    // (marker, line in golden, line in rendering, text)
+    let mut ops: Vec<(char, usize, usize, &str)> = Vec::new();
     let (mut i, mut j) = (0, 0);
     while i < a.len() || j < b.len() {
         if i < a.len() && j < b.len() && a[i] == b[j] {
-            out.push_str(&format!("  {}\n", a[i]));
+            ops.push((' ', i, j, a[i]));
             i += 1;
             j += 1;
-        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            out.push_str(&format!("+ {}\n", b[j]));
-            j += 1;
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            ops.push(('-', i, j, a[i]));
+            i += 1;
         } else {
-            out.push_str(&format!("- {}\n", a[i]));
-            i += 1;
+            ops.push(('+', i, j, b[j]));
+            j += 1;
         }
+    }
+    let changed: Vec<usize> = (0..ops.len()).filter(|&k| ops[k].0 != ' ').collect();
+    let near = |k: usize| changed.iter().any(|&c| c.abs_diff(k) <= CONTEXT);
+    let mut out = String::from("--- golden (expected)\n+++ rendered (actual)\n");
+    let mut last_shown: Option<usize> = None;
+    for (k, (marker, li, lj, text)) in ops.iter().enumerate() {
+        if !near(k) {
+            continue;
+        }
+        if last_shown.is_none_or(|l| l + 1 != k) {
+            out.push_str(&format!("@@ -{} +{} @@\n", li + 1, lj + 1));
+        }
+        out.push_str(&format!("{marker}{text}\n"));
+        last_shown = Some(k);
     }
     out
 }
@@ -257,7 +274,7 @@ fn kinds(m: &[Manifest]) -> Vec<Kind> {
     m.iter().map(|m| m.kind).collect()
 }
 
-fn object<'a>(m: &'a [Manifest], kind: Kind) -> &'a Json {
+fn object(m: &[Manifest], kind: Kind) -> &Json {
     &m.iter()
         .find(|m| m.kind == kind)
         .unwrap_or_else(|| panic!("no {kind:?} in {:?}", kinds(m)))
@@ -398,7 +415,10 @@ fn assert_secret_values_only_in_the_secret(case: &str) {
         }
     }
     let c = container(&m);
-    assert_eq!(c["envFrom"][0]["secretRef"]["name"], format!("{}-env", input.name.unwrap_or_default()));
+    assert_eq!(
+        c["envFrom"][0]["secretRef"]["name"],
+        format!("{}-env", input.name.unwrap_or_default())
+    );
     assert!(
         object(&m, Kind::Deployment)["spec"]["template"]["metadata"]["annotations"]
             .get("jke.dev/secret-checksum")
@@ -417,7 +437,11 @@ fn create_namespace_renders_the_namespace_first() {
     let m = bundle("create_namespace");
     assert_eq!(m[0].kind, Kind::Namespace);
     assert_eq!(m[0].name, "shop");
-    assert!(m[1..].iter().all(|o| o.namespace.as_deref() == Some("shop")));
+    assert!(
+        m[1..]
+            .iter()
+            .all(|o| o.namespace.as_deref() == Some("shop"))
+    );
 }
 
 #[test]

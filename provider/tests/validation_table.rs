@@ -18,6 +18,7 @@
 //! - `test_plan_with_unknown_connection_values_needs_no_cluster`: provider configuration.
 //! - `test_write_only_secrets_never_reach_plan_or_state`: plan/state encoding.
 //! - `test_quickstart_example_validates`: a whole example configuration.
+//!
 //! Type errors (a string for a number, an unknown attribute) are rejected by Terraform
 //! against the schema before the provider sees them; the e2e test sends none.
 //!
@@ -33,7 +34,11 @@ use terraform_provider_jke::app::report::{Invalid, display};
 fn rows() -> Vec<(Json, &'static str, &'static str)> {
     let long_name = "a".repeat(60);
     vec![
-        (json!({"name": "Web"}), "name", "\"Web\" must be a DNS label"),
+        (
+            json!({"name": "Web"}),
+            "name",
+            "\"Web\" must be a DNS label",
+        ),
         (json!({"name": "web_app"}), "name", "DNS label"),
         (json!({"name": "-web"}), "name", "DNS label"),
         (json!({"name": "1web"}), "name", "starting with a letter"),
