@@ -5,7 +5,7 @@
 //! drops problems about those paths and marks them unknown again in the plan.
 
 use crate::app::report::{FieldPath, Invalid, Seg};
-use crate::plugin::{AttrPath, Diagnostic, Diagnostics, Number, PathStep, Type, Value};
+use crate::plugin::{AttrPath, Diagnostic, Diagnostics, Number, PathStep, Schema, Type, Value};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
@@ -148,14 +148,38 @@ pub struct Decoded<I> {
     pub unknowns: Vec<AttrPath>,
 }
 
-/// Decode `v` of type `ty` into the model `I`; `what` names the resource in the error.
+/// Top-level attributes only the provider sets (`id`, `objects`, `drift`, ...): part of the
+/// state, never of the input model, which rejects fields it does not know.
+pub fn computed_only(schema: &Schema) -> Vec<String> {
+    schema
+        .block
+        .attributes
+        .iter()
+        .filter(|a| a.computed && !a.optional && !a.required)
+        .map(|a| a.name.clone())
+        .collect()
+}
+
+/// `json` without the attributes named in `skip`.
+pub fn without(mut json: Json, skip: &[String]) -> Json {
+    if let Some(o) = json.as_object_mut() {
+        for k in skip {
+            o.remove(k);
+        }
+    }
+    json
+}
+
+/// Decode `v` of type `ty` into the model `I`, leaving out the computed-only attributes
+/// `skip`; `what` names the resource in the error.
 pub fn decode<I: DeserializeOwned>(
     v: &Value,
     ty: &Type,
+    skip: &[String],
     what: &str,
 ) -> Result<Decoded<I>, Diagnostics> {
     let mut unknowns = Vec::new();
-    let json = to_json(v, ty, &AttrPath::root(), &mut unknowns);
+    let json = without(to_json(v, ty, &AttrPath::root(), &mut unknowns), skip);
     match serde_json::from_value::<I>(json) {
         Ok(input) => Ok(Decoded { input, unknowns }),
         Err(e) => Err(Diagnostic::error(
@@ -204,6 +228,70 @@ pub fn string_map(state: &Value, attr: &str) -> BTreeMap<String, String> {
 pub fn overlaps(a: &AttrPath, b: &AttrPath) -> bool {
     let n = a.0.len().min(b.0.len());
     a.0[..n] == b.0[..n]
+}
+
+/// Test support: the schema of a resource and the serde model it decodes into must name the
+/// same attributes at every level, so an attribute the decoder silently drops (or a model
+/// field no attribute sets) fails a test.
+#[cfg(test)]
+pub(crate) fn assert_schema_matches_model<I>(ty: &Type, skip: &[String], what: &str)
+where
+    I: DeserializeOwned + serde::Serialize,
+{
+    /// A value for every attribute at every level.
+    fn sample(ty: &Type) -> Json {
+        match ty {
+            Type::String => Json::from("x"),
+            Type::Number => Json::from(1),
+            Type::Bool => Json::Bool(true),
+            Type::List(t) | Type::Set(t) => Json::Array(vec![sample(t)]),
+            Type::Map(t) => Json::Object(Map::from_iter([("k".to_string(), sample(t))])),
+            Type::Object(attrs) => {
+                Json::Object(attrs.iter().map(|(k, t)| (k.clone(), sample(t))).collect())
+            }
+            _ => Json::Null,
+        }
+    }
+    /// Paths of object keys in `a` that `b` lacks (maps' keys are data, not fields).
+    fn missing(a: &Json, b: &Json, ty: &Type, at: &str, out: &mut Vec<String>) {
+        match (a, b, ty) {
+            (Json::Object(x), Json::Object(y), Type::Object(attrs)) => {
+                for (k, v) in x {
+                    let path = format!("{at}{k}");
+                    match (y.get(k), attrs.get(k)) {
+                        (Some(w), Some(t)) => missing(v, w, t, &format!("{path}."), out),
+                        (None, _) | (_, None) => out.push(path),
+                    }
+                }
+            }
+            (Json::Array(x), Json::Array(y), Type::List(t) | Type::Set(t)) => {
+                if let (Some(v), Some(w)) = (x.first(), y.first()) {
+                    missing(v, w, t, at, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let full = without(sample(ty), skip);
+    let value = from_json(&full, ty);
+    let decoded = match decode::<I>(&value, ty, skip, what) {
+        Ok(d) => d,
+        Err(d) => panic!("{what}: a schema attribute the model does not know: {d:?}"),
+    };
+    let back = serde_json::to_value(&decoded.input).unwrap_or_default();
+    let mut dropped = Vec::new();
+    missing(&full, &back, ty, "", &mut dropped);
+    assert!(
+        dropped.is_empty(),
+        "{what}: attributes the model drops: {dropped:?}"
+    );
+    // Every model field (serialised even when unset) is an attribute of the schema.
+    let mut extra = Vec::new();
+    missing(&back, &full, ty, "", &mut extra);
+    assert!(
+        extra.is_empty(),
+        "{what}: model fields no attribute sets: {extra:?}"
+    );
 }
 
 #[cfg(test)]

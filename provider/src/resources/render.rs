@@ -5,10 +5,13 @@
 use crate::app::application::bundle;
 use crate::app::application::spec::{Input, Spec};
 use crate::app::object::to_yaml;
+use crate::resources::application::plan;
+use crate::resources::convert;
 
 /// Resource values (a JSON object) -> multi-document YAML of the app's objects.
 pub fn render_values(values: &serde_json::Value) -> Result<String, String> {
-    let input: Input = serde_json::from_value(values.clone()).map_err(|e| {
+    let values = convert::without(values.clone(), plan::computed_only());
+    let input: Input = serde_json::from_value(values).map_err(|e| {
         format!("expected the values of one jke_application (terraform show -json): {e}")
     })?;
     if input.name.is_none() || input.image.is_none() {

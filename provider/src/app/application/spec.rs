@@ -42,7 +42,7 @@ pub mod defaults {
 // Input: what the user (or the provider's defaults) wrote.
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Input {
     pub name: Option<String>,
     pub namespace: Option<String>,
@@ -80,7 +80,7 @@ pub struct Input {
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct PortInput {
     pub name: Option<String>,
     pub container_port: Option<i64>,
@@ -89,7 +89,7 @@ pub struct PortInput {
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct AutoscaleInput {
     pub enabled: Option<bool>,
     pub min_replicas: Option<i64>,
@@ -99,7 +99,7 @@ pub struct AutoscaleInput {
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct DisruptionBudgetInput {
     pub enabled: Option<bool>,
     pub max_unavailable: Option<String>,
@@ -107,7 +107,7 @@ pub struct DisruptionBudgetInput {
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ServiceInput {
     #[serde(rename = "type")]
     pub type_: Option<String>,
@@ -116,7 +116,7 @@ pub struct ServiceInput {
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct IngressInput {
     pub hosts: Option<Vec<String>>,
     pub path: Option<String>,
@@ -127,7 +127,7 @@ pub struct IngressInput {
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ProbeInput {
     pub enabled: Option<bool>,
     pub http_path: Option<String>,
@@ -141,7 +141,7 @@ pub struct ProbeInput {
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct TopologySpreadInput {
     pub enabled: Option<bool>,
     pub max_skew: Option<i64>,
@@ -149,7 +149,7 @@ pub struct TopologySpreadInput {
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ServiceAccountInput {
     pub create: Option<bool>,
     pub name: Option<String>,
@@ -157,7 +157,7 @@ pub struct ServiceAccountInput {
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct RolloutInput {
     pub wait: Option<bool>,
     pub timeout: Option<String>,

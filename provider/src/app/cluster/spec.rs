@@ -15,8 +15,8 @@ pub mod defaults {
     pub const CRD_WAIT_TIMEOUT: &str = "5m";
 }
 
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(default)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
 pub struct Input {
     pub environment: Option<String>,
     pub ingress_class: Option<String>,
@@ -26,8 +26,8 @@ pub struct Input {
     pub crd_wait_timeout: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(default)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
 pub struct IssuerInput {
     pub name: Option<String>,
     pub email: Option<String>,
@@ -36,16 +36,16 @@ pub struct IssuerInput {
     pub dns01_route53: Option<Route53Input>,
 }
 
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(default)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
 pub struct Route53Input {
     pub region: Option<String>,
     pub hosted_zone_id: Option<String>,
     pub role_arn: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(default)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
 pub struct NamespaceInput {
     pub labels: Option<StringMap>,
     pub limit_range: Option<LimitRange>,
@@ -87,7 +87,7 @@ pub struct NamespaceSpec {
 
 /// Container defaults of a namespace (LimitRange `jke-limits`).
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct LimitRange {
     pub default_cpu: Option<String>,
     pub default_memory: Option<String>,
@@ -97,7 +97,7 @@ pub struct LimitRange {
 
 /// Totals a namespace may use (ResourceQuota `jke-quota`).
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Quota {
     pub cpu: Option<String>,
     pub memory: Option<String>,

@@ -15,10 +15,16 @@ pub fn resource_type() -> &'static Type {
     TYPE.get_or_init(|| resource_schema().block.value_type())
 }
 
+/// The attributes only the provider sets, left out when decoding into the input.
+pub fn computed_only() -> &'static [String] {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| convert::computed_only(&resource_schema()))
+}
+
 pub type Decoded = convert::Decoded<Input>;
 
 pub fn decode_input(config: &Value) -> Result<Decoded, Diagnostics> {
-    convert::decode(config, resource_type(), "jke_application")
+    convert::decode(config, resource_type(), computed_only(), "jke_application")
 }
 
 /// Problems with the configuration, leaving out those that involve unknown values.
@@ -183,6 +189,11 @@ pub fn requires_replace(prior: &Value, planned: &Value) -> Vec<AttrPath> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn schema_and_input_name_the_same_attributes() {
+        convert::assert_schema_matches_model::<Input>(resource_type(), computed_only(), "resource");
+    }
 
     fn config(pairs: &[(&str, Value)]) -> Value {
         let mut m: BTreeMap<String, Value> =

@@ -13,10 +13,16 @@ pub fn resource_type() -> &'static Type {
     TYPE.get_or_init(|| resource_schema().block.value_type())
 }
 
+/// The attributes only the provider sets, left out when decoding into the input.
+pub fn computed_only() -> &'static [String] {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| convert::computed_only(&resource_schema()))
+}
+
 pub type Decoded = convert::Decoded<Input>;
 
 pub fn decode_input(config: &Value) -> Result<Decoded, Diagnostics> {
-    convert::decode(config, resource_type(), "jke_cluster")
+    convert::decode(config, resource_type(), computed_only(), "jke_cluster")
 }
 
 /// Problems with the configuration, leaving out those that involve unknown values.
@@ -90,6 +96,11 @@ pub fn planned_state(config: &Value) -> Result<(Spec, Value, Diagnostics), Diagn
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn schema_and_input_name_the_same_attributes() {
+        convert::assert_schema_matches_model::<Input>(resource_type(), computed_only(), "resource");
+    }
 
     fn obj(pairs: &[(&str, Value)]) -> Value {
         Value::Object(
