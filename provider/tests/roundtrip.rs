@@ -10,6 +10,7 @@ use proptest::collection::{btree_map, btree_set, vec};
 use proptest::option;
 use proptest::prelude::*;
 use serde_json::{Map, Value as Json, json};
+use terraform_provider_jke::app::application::bundle::render;
 use terraform_provider_jke::app::application::spec::{Input, Spec};
 use terraform_provider_jke::app::application::validate::{validate, validate_input};
 use terraform_provider_jke::app::report::display;
@@ -297,7 +298,7 @@ proptest! {
             .map_err(|d| TestCaseError::fail(format!("{d:?}")))?;
         prop_assert!(drift.is_empty());
         prop_assert_eq!(&back, &spec, "config {}", c);
-        prop_assert_eq!(plan::encode_state(&back, &drift), planned, "config {}", c);
+        prop_assert_eq!(plan::encode_state(&back, &render(&back), &drift), planned, "config {}", c);
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub enum Observed {
     Gone,
     Present {
         spec: Box<Spec>,
+        /// What the observed spec renders (its objects list comes from these).
+        objects: Vec<Manifest>,
         drift: BTreeMap<String, String>,
     },
 }
@@ -445,14 +447,17 @@ pub fn observe(prior: &Spec, live: &Live) -> Observed {
     }
     let mut spec = prior.clone();
     take_back(&mut spec, live, Depth::Attributes);
+    let objects = bundle::render(&spec);
     // A namespace is shared by many apps: its existence is not this app's drift.
-    let expected: Vec<Manifest> = bundle::render(&spec)
-        .into_iter()
+    let expected: Vec<Manifest> = objects
+        .iter()
         .filter(|m| m.kind != Kind::Namespace)
+        .cloned()
         .collect();
     let drift = drift(&expected, live);
     Observed::Present {
         spec: Box::new(spec),
+        objects,
         drift,
     }
 }
@@ -513,6 +518,7 @@ mod tests {
             observe(&s, &live_of(&s)),
             Observed::Present {
                 spec: Box::new(s.clone()),
+                objects: bundle::render(&s),
                 drift: BTreeMap::new()
             }
         );
@@ -526,7 +532,7 @@ mod tests {
             d["spec"]["template"]["spec"]["containers"][0]["image"] = "evil:1".into();
         }
         match observe(&s, &live) {
-            Observed::Present { spec, drift } => {
+            Observed::Present { spec, drift, .. } => {
                 assert_eq!(spec.image, "evil:1");
                 assert!(drift.is_empty(), "{drift:?}");
             }
@@ -549,6 +555,7 @@ mod tests {
             observe(&s, &live),
             Observed::Present {
                 spec: Box::new(s.clone()),
+                objects: bundle::render(&s),
                 drift: BTreeMap::new()
             }
         );

@@ -205,11 +205,6 @@ pub fn render(spec: &Spec) -> Vec<Manifest> {
     out
 }
 
-/// The keys of every object (the `objects` attribute).
-pub fn object_keys(spec: &Spec) -> Vec<String> {
-    render(spec).iter().map(Manifest::qualified_key).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::{full, input};

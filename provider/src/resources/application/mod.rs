@@ -184,8 +184,12 @@ pub async fn read(cluster: &Cluster, req: &ReadRequest) -> ReadResponse {
             tracing::info!(app = %prior.id(), "app deleted outside Terraform; removing from state");
             ReadResponse::default()
         }
-        Observed::Present { spec, drift } => ReadResponse {
-            new_state: plan::encode_state(&spec, &drift),
+        Observed::Present {
+            spec,
+            objects,
+            drift,
+        } => ReadResponse {
+            new_state: plan::encode_state(&spec, &objects, &drift),
             new_identity: Some(identity(&spec)),
             ..ReadResponse::default()
         },
@@ -203,16 +207,17 @@ fn write_only(config: &Value) -> Option<StringMap> {
         })
 }
 
-/// Apply `spec`: server-side apply in order, prune what it no longer has, wait for rollout.
+/// Apply `spec`, which renders to `manifests`: server-side apply in order, prune what it no
+/// longer has, wait for rollout.
 async fn converge(
     cluster: &Cluster,
     spec: &Spec,
+    manifests: &[Manifest],
     created: bool,
     stop: &mut watch::Receiver<bool>,
 ) -> Result<(), KubeError> {
-    let manifests = bundle::render(spec);
     // In render order: namespace, service account and secret before the Deployment.
-    for m in &manifests {
+    for m in manifests {
         cluster.apply(&object_ref(m), &m.object).await?;
     }
     if created && spec.autoscale.enabled {
@@ -226,7 +231,7 @@ async fn converge(
             &app_types(),
             Some(&spec.namespace),
             &bundle::app_label_selector(&spec.name),
-            &object_refs(&manifests),
+            &object_refs(manifests),
             Propagation::Foreground,
         )
         .await?;
@@ -267,8 +272,9 @@ pub async fn apply(
         plan::decode_state(&req.prior_state).ok().map(|p| p.0)
     };
     tracing::info!(app = %spec.id(), "applying");
-    let result = converge(cluster, &spec, prior.is_none(), &mut stop).await;
-    let new_state = plan::encode_state(&spec, &BTreeMap::new());
+    let manifests = bundle::render(&spec);
+    let result = converge(cluster, &spec, &manifests, prior.is_none(), &mut stop).await;
+    let new_state = plan::encode_state(&spec, &manifests, &BTreeMap::new());
     let err = match result {
         Ok(()) => {
             return ApplyResponse {
@@ -285,7 +291,9 @@ pub async fn apply(
             let mut prior_spec = prior_spec.clone();
             // Write-only values of the prior version were never seen; keep the current ones.
             prior_spec.secret_env_wo = spec.secret_env_wo.clone();
-            let rolled_back = converge(cluster, &prior_spec, false, &mut stop).await;
+            let prior_manifests = bundle::render(&prior_spec);
+            let rolled_back =
+                converge(cluster, &prior_spec, &prior_manifests, false, &mut stop).await;
             let outcome = match rolled_back {
                 Ok(()) => "rolled back to the previous version, which is running again".to_string(),
                 Err(e2) => format!("rolling back to the previous version also failed: {e2}"),
@@ -499,7 +507,7 @@ pub async fn import(cluster: &Cluster, req: &ImportRequest, defaults: &Input) ->
     ImportResponse {
         imported: vec![ImportedResource {
             type_name: TYPE_NAME.to_string(),
-            state: plan::encode_state(&spec, &BTreeMap::new()),
+            state: plan::encode_state(&spec, &bundle::render(&spec), &BTreeMap::new()),
             private: Vec::new(),
             identity: Some(identity(&spec)),
         }],

@@ -37,11 +37,12 @@ pub fn problems(decoded: &Decoded, spec: &Spec) -> Diagnostics {
 }
 
 /// The state value of a spec: every setting plus the computed attributes.
-pub fn encode_state(spec: &Spec, drift: &BTreeMap<String, String>) -> Value {
+/// `objects` is what `spec` renders (the caller has rendered it already).
+pub fn encode_state(spec: &Spec, objects: &[Manifest], drift: &BTreeMap<String, String>) -> Value {
     let mut json = serde_json::to_value(spec).unwrap_or_default();
     if let Some(obj) = json.as_object_mut() {
         obj.insert("id".into(), spec.id().into());
-        let objects: Vec<String> = bundle::render(spec).iter().map(Manifest::key).collect();
+        let objects: Vec<String> = objects.iter().map(Manifest::key).collect();
         obj.insert("objects".into(), objects.into());
         obj.insert("service_host".into(), spec.service_host().into());
         obj.insert("url".into(), spec.url().into());
@@ -100,7 +101,7 @@ pub fn planned_state(
     let decoded = decode_input(config)?;
     let spec = Spec::resolve(&decoded.input, defaults);
     let diags = problems(&decoded, &spec);
-    let mut planned = encode_state(&spec, &BTreeMap::new());
+    let mut planned = encode_state(&spec, &bundle::render(&spec), &BTreeMap::new());
     for u in &decoded.unknowns {
         convert::set_at(&mut planned, &u.0, Value::Unknown);
     }
@@ -259,6 +260,6 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(back, spec);
         assert!(drift.is_empty());
-        assert_eq!(encode_state(&back, &drift), planned);
+        assert_eq!(encode_state(&back, &bundle::render(&back), &drift), planned);
     }
 }

@@ -14,7 +14,7 @@ use crate::app::cluster::bundle::{self as platform, KINDS};
 use crate::app::cluster::observe::{self, LiveNamespace};
 use crate::app::cluster::spec::Spec;
 use crate::app::formats::is_dns_label;
-use crate::app::object::Kind;
+use crate::app::object::{Kind, Manifest};
 use crate::kube::{Cluster, KubeError, ObjectRef, Propagation};
 use crate::plugin::{
     ApplyRequest, ApplyResponse, AttrPath, Diagnostic, Diagnostics, ImportRequest, ImportResponse,
@@ -135,7 +135,7 @@ pub async fn read(cluster: &Cluster, eks_tag: Option<&str>, req: &ReadRequest) -
             ReadResponse::default()
         }
         Some(drift) => ReadResponse {
-            new_state: plan::encode_state(&spec, &drift),
+            new_state: plan::encode_state(&spec, &objects, &drift),
             private: req.private.clone(),
             ..ReadResponse::default()
         },
@@ -197,10 +197,10 @@ async fn delete_objects(cluster: &Cluster, targets: &[ObjectRef]) -> Result<(), 
 async fn converge(
     cluster: &Cluster,
     spec: &Spec,
+    objects: &[Manifest],
     stop: &mut watch::Receiver<bool>,
 ) -> Result<(), Stop> {
-    let objects = platform::render(spec);
-    for o in &objects {
+    for o in objects {
         let r = object_ref(o);
         if o.kind.is_custom() {
             cluster
@@ -251,9 +251,10 @@ pub async fn apply(
         };
     }
     tracing::info!(environment = %spec.environment, "applying jke_cluster");
-    match converge(cluster, &spec, &mut stop).await {
+    let objects = platform::render(&spec);
+    match converge(cluster, &spec, &objects, &mut stop).await {
         Ok(()) => ApplyResponse {
-            new_state: plan::encode_state(&spec, &BTreeMap::new()),
+            new_state: plan::encode_state(&spec, &objects, &BTreeMap::new()),
             ..ApplyResponse::default()
         },
         // Objects may be partly written. A first apply records nothing (the next apply adopts
@@ -263,7 +264,7 @@ pub async fn apply(
             new_state: if req.prior_state.is_null() {
                 Value::Null
             } else {
-                plan::encode_state(&spec, &BTreeMap::new())
+                plan::encode_state(&spec, &objects, &BTreeMap::new())
             },
             diagnostics: stop_diag(&e, &what).into(),
             ..ApplyResponse::default()
@@ -420,7 +421,7 @@ pub async fn import(
         Ok(spec) => ImportResponse {
             imported: vec![ImportedResource {
                 type_name: TYPE_NAME.to_string(),
-                state: plan::encode_state(&spec, &BTreeMap::new()),
+                state: plan::encode_state(&spec, &platform::render(&spec), &BTreeMap::new()),
                 private: Vec::new(),
                 identity: None,
             }],

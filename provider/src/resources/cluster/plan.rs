@@ -3,6 +3,7 @@
 use super::schema::resource_schema;
 use crate::app::cluster::spec::{Input, Spec};
 use crate::app::cluster::{bundle, validate};
+use crate::app::object::Manifest;
 use crate::plugin::{AttrPath, Diagnostics, PathStep, Type, Value};
 use crate::resources::convert;
 use std::collections::BTreeMap;
@@ -30,13 +31,15 @@ pub fn problems(decoded: &Decoded, spec: &Spec) -> Diagnostics {
     decoded.diagnostics(validate::validate(spec))
 }
 
-/// The state value of a spec: every setting plus the computed attributes.
-pub fn encode_state(spec: &Spec, drift: &BTreeMap<String, String>) -> Value {
+/// The state value of a spec: every setting plus the computed attributes. `objects` is what
+/// `spec` renders (the caller has rendered it already).
+pub fn encode_state(spec: &Spec, objects: &[Manifest], drift: &BTreeMap<String, String>) -> Value {
     let mut json = serde_json::to_value(spec).unwrap_or_default();
     if let Some(obj) = json.as_object_mut() {
         obj.insert("id".into(), spec.id().into());
         obj.insert("default_issuer".into(), spec.default_issuer().into());
-        obj.insert("objects".into(), bundle::object_keys(spec).into());
+        let keys: Vec<String> = objects.iter().map(Manifest::qualified_key).collect();
+        obj.insert("objects".into(), keys.into());
         obj.insert(
             "drift".into(),
             serde_json::to_value(drift).unwrap_or_default(),
@@ -76,7 +79,7 @@ pub fn planned_state(config: &Value) -> Result<(Spec, Value, Diagnostics), Diagn
     let decoded = decode_input(config)?;
     let spec = Spec::resolve(&decoded.input);
     let diags = problems(&decoded, &spec);
-    let mut planned = encode_state(&spec, &BTreeMap::new());
+    let mut planned = encode_state(&spec, &bundle::render(&spec), &BTreeMap::new());
     for u in &decoded.unknowns {
         convert::set_at(&mut planned, &u.0, Value::Unknown);
     }
@@ -182,7 +185,7 @@ mod tests {
         let (spec, drift) = decode_state(&planned)
             .map_err(|d| format!("{d:?}"))
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(encode_state(&spec, &drift), planned);
+        assert_eq!(encode_state(&spec, &bundle::render(&spec), &drift), planned);
     }
 
     #[test]
