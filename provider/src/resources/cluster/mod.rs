@@ -185,9 +185,11 @@ async fn delete_objects(cluster: &Cluster, targets: &[ObjectRef]) -> Result<(), 
     };
     let mut sorted: Vec<&ObjectRef> = targets.iter().collect();
     sorted.sort_by_key(|r| std::cmp::Reverse(order(r)));
+    // Background: a namespace's own finalizer removes what it holds, and issuers have no
+    // dependents, so nothing is gained by keeping the object until dependents are gone.
     for r in sorted {
         tracing::info!(object = %r.describe(), "deleting");
-        cluster.delete(r, Propagation::Foreground).await?;
+        cluster.delete(r, Propagation::Background).await?;
     }
     Ok(())
 }
