@@ -198,6 +198,13 @@ def by_pod(out: str) -> dict[str, list[str]]:
 # --- init ------------------------------------------------------------------------------------
 
 
+def commented_block(text: str, name: str) -> dict[str, str]:
+    """The commented settings inside the commented block `name = { ... }` of `jke init`'s output."""
+    m = re.search(rf"^\s*#\s+{name} = \{{\n(.*?)^\s*#\s+\}}", text, re.M | re.S)
+    assert m, f"no commented {name} block in:\n{text}"
+    return dict(re.findall(r"^\s*#\s+([a-z_]+)\s+=\s+(\S+)$", m.group(1), re.M))
+
+
 def test_init_writes_a_block_that_validates_and_plans_with_the_documented_defaults(cluster, tmp_path, jke_bin):
     folder = tmp_path / "Shop_Web"
     folder.mkdir()
@@ -211,7 +218,10 @@ def test_init_writes_a_block_that_validates_and_plans_with_the_documented_defaul
     assert commented["replicas"] == "2" and commented["min_replicas"] == "2" and commented["max_replicas"] == "10"
     assert commented["target_cpu_utilization"] == "70"
     assert commented["cpu"] == '"1"' and commented["memory"] == '"2Gi"'
-    assert commented["max_unavailable"] in ('"1"', '"0"')
+    # Two blocks have a max_unavailable (the budget's and the rollout's): read each in its block.
+    budget = commented_block(text, "disruption_budget")
+    rollout = commented_block(text, "rollout")
+    assert budget["max_unavailable"] == '"1"' and rollout["max_unavailable"] == '"0"', text
     assert commented["termination_grace_period"] == "30"
     assert "a TCP connect to port 8080" in text
 
@@ -229,7 +239,8 @@ def test_init_writes_a_block_that_validates_and_plans_with_the_documented_defaul
     assert after["autoscale"]["min_replicas"] == 2 and after["autoscale"]["max_replicas"] == 10
     assert after["autoscale"]["target_cpu_utilization"] == 70
     assert (after["cpu"], after["memory"]) == ("1", "2Gi")
-    assert after["disruption_budget"]["max_unavailable"] == json.loads(commented["max_unavailable"])
+    assert after["disruption_budget"]["max_unavailable"] == json.loads(budget["max_unavailable"])
+    assert after["rollout"]["max_unavailable"] == json.loads(rollout["max_unavailable"])
     assert after["termination_grace_period"] == 30
 
     again = subprocess.run([str(jke_bin), "init", "--image", "other:1"], cwd=folder, env=env, text=True, capture_output=True)
