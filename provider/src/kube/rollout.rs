@@ -106,7 +106,7 @@ impl Cluster {
 
     /// "0/2 pods available: 0/3 nodes are available: 3 node(s) didn't match Pod's node
     /// affinity/selector": the most telling reason among the app's pods.
-    async fn explain_pods(&self, namespace: &str, d: &Deployment) -> String {
+    pub async fn explain_pods(&self, namespace: &str, d: &Deployment) -> String {
         let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
         let available = d
             .status
