@@ -461,6 +461,11 @@ resource "aws_athena_workgroup" "this" {
   name        = "${var.name}-logs"
   description = "Queries over the log archive ${var.name} (table ${local.database_name}.${local.table_name})"
 
+  # Athena refuses to delete a workgroup that holds query executions or saved queries
+  # unless asked to delete them too (DeleteWorkGroup RecursiveDeleteOption): once anyone
+  # has queried the archive, destroy would stop here even with force_destroy on the buckets.
+  force_destroy = var.force_destroy
+
   configuration {
     enforce_workgroup_configuration    = true
     publish_cloudwatch_metrics_enabled = true

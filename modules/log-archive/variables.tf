@@ -153,7 +153,7 @@ variable "access_logging" {
 }
 
 variable "force_destroy" {
-  description = "Whether `terraform destroy` deletes the buckets with every archived object and version in them. Keep false for real archives."
+  description = "Whether `terraform destroy` deletes the buckets with every archived object and version in them, and the Athena workgroup with its query history and saved queries. Keep false for real archives."
   type        = bool
   default     = false
 }

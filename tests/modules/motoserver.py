@@ -18,7 +18,9 @@ goes to <tmpdir>/moto.log. AWS managed IAM policies are loaded (real accounts ha
 Fidelity: moto 5.2 drops some fields real AWS stores and returns, which makes Terraform see
 changes that are not there (a second plan would never be empty). With `fidelity=True` (the
 default) the server first applies the shims in `_fidelity()`; each names the real
-behaviour it restores. They only add what moto leaves out; nothing else changes.
+behaviour it restores. They only add what moto leaves out; nothing else changes. The same
+switch adds the few API actions moto lacks entirely (`_missing_actions()`), which it would
+otherwise answer with HTTP 500, retried by the SDK for minutes.
 """
 
 from __future__ import annotations
@@ -206,6 +208,41 @@ def _fidelity() -> None:
         return result
 
     responses.EKSResponse.create_nodegroup = create_nodegroup
+
+    _missing_actions()
+
+
+def _missing_actions() -> None:
+    """API actions moto 5.2 does not implement at all, which Terraform needs.
+
+    moto answers an action it lacks with HTTP 500 (NotImplementedError). The AWS SDK takes a
+    500 for a transient fault and retries it, 25 times with exponential backoff, so
+    Terraform does not fail: it waits for many minutes and then fails. Each shim is the
+    real action, built from what moto already stores; none changes an action moto has.
+    """
+    import json
+
+    from moto.athena.responses import AthenaResponse
+    from moto.cloudwatch.responses import CloudWatchResponse
+
+    # Athena DeleteNamedQuery (moto: "The delete_named_query action has not been
+    # implemented"): removes the saved query and returns {}. The real API answers an
+    # unknown ID with InvalidRequestException; `terraform destroy` of an
+    # aws_athena_named_query calls it once.
+    def delete_named_query(self):
+        query_id = self._get_param("NamedQueryId")
+        if self.athena_backend.named_queries.pop(query_id, None) is None:
+            return self.error(f"NamedQuery {query_id} was not found", 400)
+        return json.dumps({})
+
+    AthenaResponse.delete_named_query = delete_named_query
+
+    # CloudWatch PutCompositeAlarm: moto's model and DescribeAlarms already carry composite
+    # alarms (an Alarm with an AlarmRule, listed under CompositeAlarms) and its
+    # put_metric_alarm reads AlarmRule "to re-use this method for composite alarms"; only
+    # the action's name is not routed. Same parameters as the real API: name, rule,
+    # description, actions, tags.
+    CloudWatchResponse.put_composite_alarm = CloudWatchResponse.put_metric_alarm
 
 
 def _exit_with_parent(parent_pid: int) -> None:

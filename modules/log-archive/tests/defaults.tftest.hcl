@@ -22,6 +22,10 @@ run "buckets_are_encrypted_private_versioned_and_tls_only" {
     error_message = "A destroy must not delete an archive full of logs by default."
   }
   assert {
+    condition     = !aws_athena_workgroup.this.force_destroy
+    error_message = "A destroy must not delete the workgroup's query history and saved queries by default."
+  }
+  assert {
     condition     = length(aws_kms_key.this) == 1 && aws_kms_key.this[0].enable_key_rotation && aws_kms_alias.this[0].name == "alias/log-archive/shop-prod"
     error_message = "A key of its own, rotated, with an alias."
   }

@@ -129,8 +129,8 @@ run "lifecycle_and_limits" {
     error_message = "No per-query limit when null."
   }
   assert {
-    condition     = alltrue([for b in aws_s3_bucket.this : b.force_destroy])
-    error_message = "force_destroy reaches both buckets."
+    condition     = alltrue([for b in aws_s3_bucket.this : b.force_destroy]) && aws_athena_workgroup.this.force_destroy
+    error_message = "force_destroy reaches both buckets and the workgroup (which Athena will not delete while it holds query executions)."
   }
   assert {
     condition     = aws_cloudwatch_log_subscription_filter.this.filter_pattern == "?ERROR ?WARN"
