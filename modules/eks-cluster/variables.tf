@@ -184,7 +184,7 @@ variable "flow_logs_max_aggregation_interval" {
 variable "flow_logs_retention_in_days" {
   description = "Retention of the flow log group (CloudWatch destination), in days (a CloudWatch Logs retention value; 0 keeps logs forever)."
   type        = number
-  default     = 90
+  default     = 365
 
   validation {
     condition     = contains([0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.flow_logs_retention_in_days)
@@ -322,7 +322,7 @@ variable "cluster_log_types" {
 variable "cluster_log_retention_in_days" {
   description = "Retention of the control-plane log group `/aws/eks/<name>/cluster`, in days (a CloudWatch Logs retention value; 0 keeps logs forever)."
   type        = number
-  default     = 90
+  default     = 365
 
   validation {
     condition     = contains([0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.cluster_log_retention_in_days)

@@ -342,6 +342,14 @@ resource "aws_kinesis_firehose_delivery_stream" "this" {
     }
   }
 
+  # Records at rest in the stream's buffer are encrypted with the archive's key too, not
+  # only the objects in S3 (Firehose creates and manages a grant on the key for it).
+  server_side_encryption {
+    enabled  = true
+    key_type = "CUSTOMER_MANAGED_CMK"
+    key_arn  = local.kms_key_arn
+  }
+
   tags = local.tags
 
   lifecycle {

@@ -285,7 +285,7 @@ def test_moto_created_vpc_is_locked_down(moto_cluster):
     assert outputs["flow_log_group_name"] == "/aws/vpc/jke-moto/flow-logs"
     assert flow["LogDestination"].removesuffix(":*").endswith(":log-group:/aws/vpc/jke-moto/flow-logs")
     group = _boto("logs", url).describe_log_groups(logGroupNamePrefix="/aws/vpc/jke-moto/")["logGroups"]
-    assert [(g["logGroupName"], g["retentionInDays"]) for g in group] == [("/aws/vpc/jke-moto/flow-logs", 90)]
+    assert [(g["logGroupName"], g["retentionInDays"]) for g in group] == [("/aws/vpc/jke-moto/flow-logs", 365)]
 
     iam = _boto("iam", url)
     role_name = flow["DeliverLogsPermissionArn"].split("/")[-1]

@@ -84,8 +84,8 @@ run "control_plane_logging" {
     error_message = "The module must own the log group EKS writes to, /aws/eks/<name>/cluster."
   }
   assert {
-    condition     = aws_cloudwatch_log_group.cluster.retention_in_days == 90
-    error_message = "Default log retention must be 90 days."
+    condition     = aws_cloudwatch_log_group.cluster.retention_in_days == 365
+    error_message = "Default log retention must be 365 days (a year of audit trail)."
   }
 }
 

@@ -329,7 +329,7 @@ run "given_kms_key_irsa_off_private_endpoint" {
     cluster_log_types             = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
     service_ipv4_cidr             = "172.20.0.0/16"
     upgrade_support_type          = "STANDARD"
-    cluster_log_retention_in_days = 365
+    cluster_log_retention_in_days = 731
   }
 
   assert {
@@ -357,8 +357,8 @@ run "given_kms_key_irsa_off_private_endpoint" {
     error_message = "HTTPS to the private endpoint from the VPC and the extra CIDRs."
   }
   assert {
-    condition     = length(aws_eks_cluster.this.enabled_cluster_log_types) == 5 && aws_cloudwatch_log_group.cluster.retention_in_days == 365
-    error_message = "All five log types, kept a year."
+    condition     = length(aws_eks_cluster.this.enabled_cluster_log_types) == 5 && aws_cloudwatch_log_group.cluster.retention_in_days == 731
+    error_message = "All five log types, kept two years."
   }
   assert {
     condition     = aws_eks_cluster.this.kubernetes_network_config[0].service_ipv4_cidr == "172.20.0.0/16" && aws_eks_cluster.this.upgrade_policy[0].support_type == "STANDARD"

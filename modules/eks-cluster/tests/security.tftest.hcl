@@ -234,8 +234,8 @@ run "flow_logs_go_to_cloudwatch_by_default" {
     error_message = "Flow logs go to the module's log group."
   }
   assert {
-    condition     = aws_cloudwatch_log_group.flow_logs[0].name == "/aws/vpc/payments/flow-logs" && aws_cloudwatch_log_group.flow_logs[0].retention_in_days == 90
-    error_message = "The flow log group is /aws/vpc/<name>/flow-logs, kept 90 days."
+    condition     = aws_cloudwatch_log_group.flow_logs[0].name == "/aws/vpc/payments/flow-logs" && aws_cloudwatch_log_group.flow_logs[0].retention_in_days == 365
+    error_message = "The flow log group is /aws/vpc/<name>/flow-logs, kept 365 days."
   }
   assert {
     condition     = aws_flow_log.this[0].iam_role_arn == aws_iam_role.flow_logs[0].arn && aws_iam_role.flow_logs[0].name == "payments-vpc-flow-logs"
@@ -317,7 +317,7 @@ run "flow_logs_options" {
   variables {
     flow_logs_traffic_type             = "REJECT"
     flow_logs_max_aggregation_interval = 60
-    flow_logs_retention_in_days        = 365
+    flow_logs_retention_in_days        = 90
     flow_logs_kms_key_arn              = "arn:aws:kms:eu-west-1:111122223333:key/99999999-8888-7777-6666-555555555555"
   }
 
@@ -326,7 +326,7 @@ run "flow_logs_options" {
     error_message = "flow_logs_traffic_type and flow_logs_max_aggregation_interval are passed on."
   }
   assert {
-    condition     = aws_cloudwatch_log_group.flow_logs[0].retention_in_days == 365 && aws_cloudwatch_log_group.flow_logs[0].kms_key_id == "arn:aws:kms:eu-west-1:111122223333:key/99999999-8888-7777-6666-555555555555"
+    condition     = aws_cloudwatch_log_group.flow_logs[0].retention_in_days == 90 && aws_cloudwatch_log_group.flow_logs[0].kms_key_id == "arn:aws:kms:eu-west-1:111122223333:key/99999999-8888-7777-6666-555555555555"
     error_message = "flow_logs_retention_in_days and flow_logs_kms_key_arn apply to the flow log group."
   }
 }

@@ -118,6 +118,14 @@ run "firehose_partitions_by_namespace_app_and_hour" {
     error_message = "Compressed objects, encrypted with the key, written every 64 MiB or 5 minutes."
   }
   assert {
+    condition = (
+      one(aws_kinesis_firehose_delivery_stream.this.server_side_encryption).enabled &&
+      one(aws_kinesis_firehose_delivery_stream.this.server_side_encryption).key_type == "CUSTOMER_MANAGED_CMK" &&
+      one(aws_kinesis_firehose_delivery_stream.this.server_side_encryption).key_arn == aws_kms_key.this[0].arn
+    )
+    error_message = "Records buffered in the stream are encrypted with the created key (server-side encryption)."
+  }
+  assert {
     condition     = one(one(aws_kinesis_firehose_delivery_stream.this.extended_s3_configuration).cloudwatch_logging_options).log_group_name == "/aws/kinesisfirehose/shop-prod-logs"
     error_message = "Delivery errors are logged."
   }

@@ -58,11 +58,12 @@ run "own_key" {
   assert {
     condition = alltrue([for c in aws_s3_bucket_server_side_encryption_configuration.this : one(one(c.rule).apply_server_side_encryption_by_default).kms_master_key_id == var.kms_key_arn]) && (
       one(aws_kinesis_firehose_delivery_stream.this.extended_s3_configuration).kms_key_arn == var.kms_key_arn &&
+      one(aws_kinesis_firehose_delivery_stream.this.server_side_encryption).key_arn == var.kms_key_arn &&
       one(one(one(aws_athena_workgroup.this.configuration).result_configuration).encryption_configuration).kms_key_arn == var.kms_key_arn &&
       aws_cloudwatch_log_group.firehose.kms_key_id == var.kms_key_arn &&
       output.kms_key_arn == var.kms_key_arn
     )
-    error_message = "The given key encrypts the buckets, the Firehose objects, the query results and the error log."
+    error_message = "The given key encrypts the buckets, the Firehose stream and objects, the query results and the error log."
   }
 }
 
