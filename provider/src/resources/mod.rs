@@ -82,6 +82,16 @@ impl JkeProvider {
         }
     }
 
+    /// The cluster as `guard` asks, with the provider's settings, for one call.
+    async fn connected(&self, guard: Guard) -> Result<Connected<'_>, Diagnostic> {
+        let (cluster, eks_tag) = self.connect(guard).await?;
+        Ok(Connected {
+            cluster,
+            eks_tag,
+            config: self.config(),
+        })
+    }
+
     /// The cluster as `guard` asks, connected on first use; only Read, Apply and Import get
     /// here, so plans never need a reachable cluster. A guarded connection's failure is kept
     /// (the guard's answer does not change within a run); an unguarded one is retried.
@@ -165,8 +175,7 @@ impl Provider for JkeProvider {
                 ..ReadResponse::default()
             };
         };
-        let config = self.config();
-        if config.connection_unknown {
+        if self.config().connection_unknown {
             // The cluster is being created in this run: keep what we know.
             return ReadResponse {
                 new_state: req.current_state,
@@ -175,15 +184,8 @@ impl Provider for JkeProvider {
                 ..ReadResponse::default()
             };
         }
-        match self.connect(r.guard()).await {
-            Ok((cluster, eks_tag)) => {
-                let cx = Connected {
-                    cluster,
-                    eks_tag,
-                    config: &config,
-                };
-                r.read(&cx, &req).await
-            }
+        match self.connected(r.guard()).await {
+            Ok(cx) => r.read(&cx, &req).await,
             Err(d) => ReadResponse {
                 new_state: req.current_state,
                 diagnostics: d.into(),
@@ -209,16 +211,8 @@ impl Provider for JkeProvider {
                 ..ApplyResponse::default()
             };
         };
-        let config = self.config();
-        match self.connect(r.guard()).await {
-            Ok((cluster, eks_tag)) => {
-                let cx = Connected {
-                    cluster,
-                    eks_tag,
-                    config: &config,
-                };
-                r.apply(&cx, &req, self.stop_tx.subscribe()).await
-            }
+        match self.connected(r.guard()).await {
+            Ok(cx) => r.apply(&cx, &req, self.stop_tx.subscribe()).await,
             Err(d) => ApplyResponse {
                 new_state: req.prior_state,
                 diagnostics: d.into(),
@@ -238,16 +232,8 @@ impl Provider for JkeProvider {
         if let Err(d) = r.import_target(&req) {
             return fail(d.into());
         }
-        let config = self.config();
-        match self.connect(r.guard()).await {
-            Ok((cluster, eks_tag)) => {
-                let cx = Connected {
-                    cluster,
-                    eks_tag,
-                    config: &config,
-                };
-                r.import(&cx, &req).await
-            }
+        match self.connected(r.guard()).await {
+            Ok(cx) => r.import(&cx, &req).await,
             Err(d) => fail(d.into()),
         }
     }

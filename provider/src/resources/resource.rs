@@ -8,6 +8,7 @@ use crate::plugin::{
     ApplyRequest, ApplyResponse, Diagnostic, Diagnostics, IdentitySchema, ImportRequest,
     ImportResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Schema, Value,
 };
+use std::sync::Arc;
 use tokio::sync::watch;
 
 /// How a resource may reach the cluster.
@@ -26,7 +27,7 @@ pub struct Connected<'a> {
     /// The EKS cluster's `jke/environment` tag (only known to [`Guard::OwnMarker`]
     /// resources on EKS; guarded ones were already checked against it).
     pub eks_tag: Option<&'a str>,
-    pub config: &'a ProviderConfig,
+    pub config: Arc<ProviderConfig>,
 }
 
 #[tonic::async_trait]

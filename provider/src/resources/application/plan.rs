@@ -1,6 +1,6 @@
 //! Terraform values of `jke_application` <-> the app model, and planning without a cluster.
 
-use super::schema::{REPLACE_ON_CHANGE, resource_schema};
+use super::schema::{CONTENT_ONLY, REPLACE_ON_CHANGE, resource_schema};
 use crate::app::application::bundle;
 use crate::app::application::spec::{Input, Spec};
 use crate::app::application::validate;
@@ -61,28 +61,6 @@ pub fn decode_state(state: &Value) -> Result<(Spec, BTreeMap<String, String>), D
     let drift = convert::string_map(state, "drift");
     Ok((spec, drift))
 }
-
-/// Settings that only change what is inside the app's objects, not which objects exist.
-const CONTENT_ONLY: [&str; 18] = [
-    "image",
-    "command",
-    "args",
-    "env",
-    "cpu",
-    "memory",
-    "cpu_limit",
-    "memory_limit",
-    "replicas",
-    "labels",
-    "annotations",
-    "pod_annotations",
-    "node_selector",
-    "termination_grace_period",
-    "pre_stop_sleep",
-    "readiness_probe",
-    "liveness_probe",
-    "rollout",
-];
 
 fn first_attr(p: &AttrPath) -> Option<&str> {
     match p.0.first() {

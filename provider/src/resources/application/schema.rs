@@ -444,3 +444,40 @@ pub fn identity_schema() -> IdentitySchema {
 
 /// Attributes whose change replaces the app (new objects under a new identity).
 pub const REPLACE_ON_CHANGE: [&str; 2] = ["name", "namespace"];
+
+/// Attributes that only change what is inside the app's objects, not which objects exist:
+/// an unknown value in them leaves the planned `objects` list known.
+pub const CONTENT_ONLY: [&str; 18] = [
+    "image",
+    "command",
+    "args",
+    "env",
+    "cpu",
+    "memory",
+    "cpu_limit",
+    "memory_limit",
+    "replicas",
+    "labels",
+    "annotations",
+    "pod_annotations",
+    "node_selector",
+    "termination_grace_period",
+    "pre_stop_sleep",
+    "readiness_probe",
+    "liveness_probe",
+    "rollout",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_replace_and_content_rules_name_attributes_of_the_schema() {
+        let s = resource_schema();
+        for a in REPLACE_ON_CHANGE.iter().chain(CONTENT_ONLY.iter()) {
+            assert!(s.block.attribute(a).is_some(), "{a} is not an attribute");
+        }
+        assert!(REPLACE_ON_CHANGE.iter().all(|a| !CONTENT_ONLY.contains(a)));
+    }
+}
