@@ -284,7 +284,7 @@ run "outputs_for_a_provider_block" {
     }
   }
   override_resource {
-    target = aws_iam_openid_connect_provider.this[0]
+    target = aws_iam_openid_connect_provider.this
     values = {
       arn = "arn:aws:iam::111122223333:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF"
     }

@@ -56,7 +56,7 @@ run "existing_vpc_creates_no_network" {
   }
 
   override_data {
-    target = data.aws_vpc.given[0]
+    target = data.aws_vpc.given
     values = {
       cidr_block = "172.31.0.0/16"
     }
@@ -93,7 +93,7 @@ run "existing_vpc_needs_two_subnets" {
   }
 
   override_data {
-    target = data.aws_vpc.given[0]
+    target = data.aws_vpc.given
     values = {
       cidr_block = "172.31.0.0/16"
     }
@@ -120,7 +120,7 @@ run "subnets_without_vpc_id_are_rejected" {
   }
 
   override_data {
-    target = data.aws_vpc.given[0]
+    target = data.aws_vpc.given
     values = {
       cidr_block = "172.31.0.0/16"
     }
