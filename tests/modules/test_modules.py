@@ -25,6 +25,8 @@ import pytest
 
 from modules_harness import HERE, MODULES, ROOT, Terraform, copy_tree
 
+pytestmark = pytest.mark.clients
+
 MODULE_NAMES = sorted(p.name for p in MODULES.iterdir() if (p / "versions.tf").exists())
 REGION = "eu-west-1"
 

@@ -23,6 +23,8 @@ import pytest
 
 from modules_harness import ROOT, Terraform
 
+pytestmark = pytest.mark.clients
+
 EXAMPLE = ROOT / "examples" / "eks-complete"
 
 # A resource whose apply waits until the test opens a gate: the first apply holds the state

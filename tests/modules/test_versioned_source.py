@@ -15,6 +15,8 @@ import pytest
 
 from modules_harness import MODULES, Terraform
 
+pytestmark = pytest.mark.clients
+
 CONSUMER = """
 terraform {{
   required_providers {{
