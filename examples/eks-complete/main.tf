@@ -1,8 +1,8 @@
 # One `terraform apply` for everything: an EKS cluster, its add-ons (cert-manager among them),
-# the cluster-level platform objects (jke_cluster) and two apps. One state per environment:
+# the cluster-level platform objects (jke_cluster) and two apps. One state per environment,
+# in S3 (backend.tf):
 #
-#   terraform init
-#   terraform workspace select -or-create dev
+#   terraform init -reconfigure -backend-config=envs/dev.s3.tfbackend
 #   terraform apply -var-file=envs/dev.tfvars
 #
 # The jke provider connects through EKS (endpoint, CA and a token from AWS). Its settings are

@@ -6,6 +6,9 @@ terraform {
   required_providers {
     jke = {
       source = "jke/jke"
+      # Installed by `terraform init` (tests/quickstart serves it from tests/release's
+      # filesystem mirror); the exact build is recorded in .terraform.lock.hcl.
+      version = "~> 0.1"
     }
   }
 }

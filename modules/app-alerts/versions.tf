@@ -6,8 +6,10 @@ terraform {
     aws = {
       source = "hashicorp/aws"
       # The floor all JKE modules are written against (composite alarms, metric math and
-      # KMS-encrypted SNS topics are older); both the 5.x and 6.x series satisfy it.
-      version = ">= 5.95"
+      # KMS-encrypted SNS topics are older); both the 5.x and 6.x series satisfy it. The next
+      # major version is excluded until a module release is tested against it (a major may
+      # remove arguments).
+      version = ">= 5.95, < 7.0"
     }
   }
 }

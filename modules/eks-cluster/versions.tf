@@ -7,8 +7,9 @@ terraform {
       source = "hashicorp/aws"
       # The floor these modules are written against: it has every EKS argument used here
       # (Auto Mode compute/storage/load-balancing blocks, access entries, add-on pod identity
-      # associations). Both the 5.x and 6.x series satisfy it.
-      version = ">= 5.95"
+      # associations). Both the 5.x and 6.x series satisfy it; the next major version is
+      # excluded until a module release is tested against it (a major may remove arguments).
+      version = ">= 5.95, < 7.0"
     }
   }
 }

@@ -71,13 +71,13 @@ resource "aws_iam_role_policy" "firehose" {
         Sid      = "Bucket"
         Effect   = "Allow"
         Action   = ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"]
-        Resource = aws_s3_bucket.this["logs"].arn
+        Resource = local.bucket_arns["logs"]
       },
       {
         Sid      = "Objects"
         Effect   = "Allow"
         Action   = ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"]
-        Resource = ["${aws_s3_bucket.this["logs"].arn}/logs/*", "${aws_s3_bucket.this["logs"].arn}/errors/*"]
+        Resource = ["${local.bucket_arns["logs"]}/logs/*", "${local.bucket_arns["logs"]}/errors/*"]
       },
       {
         Sid      = "EncryptObjects"
@@ -86,7 +86,7 @@ resource "aws_iam_role_policy" "firehose" {
         Resource = local.kms_key_arn
         Condition = {
           StringEquals = { "kms:ViaService" = "s3.${local.region}.amazonaws.com" }
-          StringLike   = { "kms:EncryptionContext:aws:s3:arn" = "${aws_s3_bucket.this["logs"].arn}/*" }
+          StringLike   = { "kms:EncryptionContext:aws:s3:arn" = "${local.bucket_arns["logs"]}/*" }
         }
       },
       {
@@ -131,19 +131,19 @@ locals {
         Sid      = "ReadArchive"
         Effect   = "Allow"
         Action   = ["s3:GetObject"]
-        Resource = "${aws_s3_bucket.this["logs"].arn}/logs/*"
+        Resource = "${local.bucket_arns["logs"]}/logs/*"
       },
       {
         Sid      = "WriteResults"
         Effect   = "Allow"
         Action   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
-        Resource = "${aws_s3_bucket.this["athena"].arn}/results/*"
+        Resource = "${local.bucket_arns["athena"]}/results/*"
       },
       {
         Sid      = "ListBuckets"
         Effect   = "Allow"
         Action   = ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"]
-        Resource = [aws_s3_bucket.this["logs"].arn, aws_s3_bucket.this["athena"].arn]
+        Resource = [local.bucket_arns["logs"], local.bucket_arns["athena"]]
       },
       {
         Sid      = "Key"

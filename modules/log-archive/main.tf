@@ -17,6 +17,11 @@ locals {
     logs   = "${var.name}-logs-${local.account_id}"
     athena = "${var.name}-athena-${local.account_id}"
   }
+  # A bucket's id is its name, and its ARN is made of the partition and the name alone (S3
+  # ARNs carry no region or account), so both are known at plan time. They are read through
+  # the resources, which keeps every reference depending on the bucket it names.
+  bucket_ids  = { for k, b in aws_s3_bucket.this : k => b.bucket }
+  bucket_arns = { for k, b in aws_s3_bucket.this : k => "arn:${local.partition}:s3:::${b.bucket}" }
 
   # Glue names allow lowercase letters, digits and underscores.
   database_name = replace(var.name, "-", "_")
@@ -98,7 +103,7 @@ resource "aws_s3_bucket" "this" {
 resource "aws_s3_bucket_ownership_controls" "this" {
   for_each = aws_s3_bucket.this
 
-  bucket = each.value.id
+  bucket = each.value.bucket
   rule {
     object_ownership = "BucketOwnerEnforced"
   }
@@ -107,7 +112,7 @@ resource "aws_s3_bucket_ownership_controls" "this" {
 resource "aws_s3_bucket_public_access_block" "this" {
   for_each = aws_s3_bucket.this
 
-  bucket                  = each.value.id
+  bucket                  = each.value.bucket
   block_public_acls       = true
   block_public_policy     = true
   ignore_public_acls      = true
@@ -117,7 +122,7 @@ resource "aws_s3_bucket_public_access_block" "this" {
 resource "aws_s3_bucket_versioning" "this" {
   for_each = aws_s3_bucket.this
 
-  bucket = each.value.id
+  bucket = each.value.bucket
   versioning_configuration {
     status = "Enabled"
   }
@@ -126,7 +131,7 @@ resource "aws_s3_bucket_versioning" "this" {
 resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
   for_each = aws_s3_bucket.this
 
-  bucket = each.value.id
+  bucket = each.value.bucket
   rule {
     apply_server_side_encryption_by_default {
       sse_algorithm     = "aws:kms"
@@ -140,7 +145,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
 resource "aws_s3_bucket_policy" "this" {
   for_each = aws_s3_bucket.this
 
-  bucket = each.value.id
+  bucket = each.value.bucket
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -149,7 +154,7 @@ resource "aws_s3_bucket_policy" "this" {
         Effect    = "Deny"
         Principal = "*"
         Action    = "s3:*"
-        Resource  = [each.value.arn, "${each.value.arn}/*"]
+        Resource  = [local.bucket_arns[each.key], "${local.bucket_arns[each.key]}/*"]
         Condition = { Bool = { "aws:SecureTransport" = "false" } }
       },
     ]
@@ -162,13 +167,13 @@ resource "aws_s3_bucket_policy" "this" {
 resource "aws_s3_bucket_logging" "this" {
   for_each = var.access_logging != null ? aws_s3_bucket.this : {}
 
-  bucket        = each.value.id
+  bucket        = each.value.bucket
   target_bucket = var.access_logging.target_bucket
   target_prefix = "${coalesce(var.access_logging.target_prefix, "${var.name}/")}${each.key}/"
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "logs" {
-  bucket = aws_s3_bucket.this["logs"].id
+  bucket = local.bucket_ids["logs"]
 
   rule {
     id     = "archive"
@@ -234,7 +239,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "logs" {
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "athena" {
-  bucket = aws_s3_bucket.this["athena"].id
+  bucket = local.bucket_ids["athena"]
 
   rule {
     id     = "query-results"
@@ -278,7 +283,7 @@ resource "aws_kinesis_firehose_delivery_stream" "this" {
 
   extended_s3_configuration {
     role_arn            = aws_iam_role.firehose.arn
-    bucket_arn          = aws_s3_bucket.this["logs"].arn
+    bucket_arn          = local.bucket_arns["logs"]
     prefix              = local.firehose_prefix
     error_output_prefix = "errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/"
     buffering_size      = var.buffering_size
@@ -480,7 +485,7 @@ resource "aws_athena_workgroup" "this" {
     bytes_scanned_cutoff_per_query     = var.bytes_scanned_cutoff_per_query
 
     result_configuration {
-      output_location       = "s3://${aws_s3_bucket.this["athena"].id}/results/"
+      output_location       = "s3://${local.bucket_ids["athena"]}/results/"
       expected_bucket_owner = local.account_id
 
       encryption_configuration {

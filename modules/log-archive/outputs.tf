@@ -1,16 +1,16 @@
 output "bucket_name" {
   description = "Name of the S3 bucket holding the archive (objects under logs/, undeliverable records under errors/)."
-  value       = aws_s3_bucket.this["logs"].id
+  value       = local.bucket_ids["logs"]
 }
 
 output "bucket_arn" {
   description = "ARN of the archive bucket."
-  value       = aws_s3_bucket.this["logs"].arn
+  value       = local.bucket_arns["logs"]
 }
 
 output "query_results_bucket_name" {
   description = "Name of the S3 bucket where the workgroup writes query results."
-  value       = aws_s3_bucket.this["athena"].id
+  value       = local.bucket_ids["athena"]
 }
 
 output "kms_key_arn" {

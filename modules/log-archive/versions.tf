@@ -7,8 +7,9 @@ terraform {
       source = "hashicorp/aws"
       # The floor all JKE modules are written against. Everything used here (Firehose
       # dynamic partitioning and CloudWatch Logs decompression, Athena workgroup settings)
-      # is older; both the 5.x and 6.x series satisfy it.
-      version = ">= 5.95"
+      # is older; both the 5.x and 6.x series satisfy it. The next major version is excluded
+      # until a module release is tested against it (a major may remove arguments).
+      version = ">= 5.95, < 7.0"
     }
   }
 }

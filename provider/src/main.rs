@@ -1,6 +1,6 @@
 //! terraform-provider-jke: started by Terraform (go-plugin handshake), or by hand with
-//! `--debug` to attach Terraform to a long-running provider, or `render` to print the
-//! manifests of a planned app.
+//! `--debug` to attach Terraform to a long-running provider, `render` to print the
+//! manifests of a planned app, or `--version` to print the release version.
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -36,8 +36,13 @@ fn render() -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    if std::env::args().nth(1).as_deref() == Some("render") {
-        return render();
+    match std::env::args().nth(1).as_deref() {
+        Some("render") => return render(),
+        Some("--version") => {
+            println!("terraform-provider-jke {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
     }
     main_with(Arc::new(JkeProvider::new()))
 }

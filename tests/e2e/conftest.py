@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tomllib
 import uuid
 from pathlib import Path
 
@@ -20,11 +21,40 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import PROVIDER_BIN, ROOT, Terraform  # noqa: E402
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "clients: the subset (plan, apply, drift, import, destroy, install, modules) tests/run also runs with the second clients",
+    )
+
+
 @pytest.fixture(scope="session", autouse=True)
 def provider_binary() -> Path:
     if not PROVIDER_BIN.exists():
         subprocess.run(["cargo", "build", "--release", "-p", "terraform-provider-jke"], cwd=ROOT, check=True)
     return PROVIDER_BIN
+
+
+@pytest.fixture(scope="session")
+def release(provider_binary, tmp_path_factory) -> Path:
+    """The provider under test released by tests/release (zips, SHA256SUMS, manifest,
+    filesystem mirror and network mirror tree) into a scratch folder."""
+    out = tmp_path_factory.mktemp("release")
+    r = subprocess.run(
+        [str(ROOT / "tests/release"), "--out", str(out), "--binary", str(provider_binary)],
+        text=True,
+        capture_output=True,
+        timeout=600,
+    )
+    assert r.returncode == 0, f"tests/release failed:\n{r.stdout}\n{r.stderr}"
+    assert r.stdout.strip().splitlines()[-1] == str(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def provider_version() -> str:
+    with open(ROOT / "provider/Cargo.toml", "rb") as f:
+        return tomllib.load(f)["package"]["version"]
 
 
 class LocalCluster:

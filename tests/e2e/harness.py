@@ -1,10 +1,13 @@
-"""Real Terraform against the provider binary: CLI config with dev_overrides, and a small
-runner that keeps each command's output for the assertion message."""
+"""Real Terraform against the provider binary: CLI config with dev_overrides (or with the
+released provider installed by `init` from a mirror), and a small runner that keeps each
+command's output for the assertion message."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +18,53 @@ PROVIDER_BIN = PROVIDER_DIR / "terraform-provider-jke"
 TF_BIN = os.environ.get("TF_BIN") or str(ROOT / "tests" / "bin" / "terraform")
 
 # Environment that would change what Terraform does behind the test's back.
-SCRUB = {"TF_CLI_CONFIG_FILE", "TF_CLI_ARGS", "TF_DATA_DIR", "TF_WORKSPACE", "KUBECONFIG", "TF_LOG"}
+SCRUB = {"TF_CLI_CONFIG_FILE", "TF_CLI_ARGS", "TF_DATA_DIR", "TF_WORKSPACE", "KUBECONFIG", "TF_LOG", "TF_PLUGIN_CACHE_DIR"}
+
+
+@dataclass(frozen=True)
+class Client:
+    """The Terraform client TF_BIN names: "terraform" or "tofu", and its version."""
+
+    name: str
+    version: tuple[int, int, int]
+
+    @property
+    def is_tofu(self) -> bool:
+        return self.name == "tofu"
+
+    @property
+    def product(self) -> str:
+        """How the client calls itself in messages ("outside of Terraform/OpenTofu")."""
+        return "OpenTofu" if self.is_tofu else "Terraform"
+
+    @property
+    def registry(self) -> str:
+        """The registry host a source address like `jke/jke` resolves to."""
+        return "registry.opentofu.org" if self.is_tofu else "registry.terraform.io"
+
+
+@functools.cache
+def client() -> Client:
+    out = subprocess.run(
+        [TF_BIN, "version"], text=True, capture_output=True, timeout=120, env={**os.environ, "CHECKPOINT_DISABLE": "1"}
+    ).stdout
+    m = re.search(r"^(Terraform|OpenTofu) v(\d+)\.(\d+)\.(\d+)", out, re.M)
+    assert m, f"{TF_BIN} version says neither Terraform nor OpenTofu:\n{out}"
+    return Client("tofu" if m.group(1) == "OpenTofu" else "terraform", tuple(int(x) for x in m.group(2, 3, 4)))
+
+
+def installed_cli_config(path: Path, filesystem_mirror: Path | None = None, network_mirror: str | None = None) -> Path:
+    """A CLI config that installs jke/jke the way a user does, through `init`: from a
+    filesystem mirror folder or a network mirror URL made by tests/release. No dev_overrides
+    and no `direct` (nothing comes from a registry)."""
+    include = '["registry.terraform.io/jke/jke", "registry.opentofu.org/jke/jke"]'
+    blocks = ""
+    if filesystem_mirror is not None:
+        blocks += f'  filesystem_mirror {{\n    path    = "{filesystem_mirror}"\n    include = {include}\n  }}\n'
+    if network_mirror is not None:
+        blocks += f'  network_mirror {{\n    url     = "{network_mirror}"\n    include = {include}\n  }}\n'
+    path.write_text("provider_installation {\n" + blocks + "}\n")
+    return path
 
 
 def hcl(value) -> str:
@@ -38,10 +87,10 @@ class Result:
 
 
 class Terraform:
-    def __init__(self, workdir: Path, home: Path, extra_env: dict | None = None):
+    def __init__(self, workdir: Path, home: Path, extra_env: dict | None = None, cli_config: Path | None = None):
         self.workdir = workdir
         self.home = home
-        cli = home / "dev.tfrc"
+        cli = cli_config or home / "dev.tfrc"
         if not cli.exists():
             cli.write_text(
                 "provider_installation {\n"
@@ -99,11 +148,12 @@ class Terraform:
         raise AssertionError(f"{address} not in state")
 
 
-def provider_block(kubeconfig: Path | None = None, context: str | None = None, extra: str = "") -> str:
+def provider_block(kubeconfig: Path | None = None, context: str | None = None, extra: str = "", version: str | None = None) -> str:
     conn = ""
     if kubeconfig is not None:
         conn = f"  kubernetes = {{\n    config_path    = {hcl(str(kubeconfig))}\n    config_context = {hcl(context)}\n  }}\n"
+    pin = f", version = {hcl('= ' + version)}" if version else ""
     return (
-        'terraform {\n  required_providers {\n    jke = { source = "jke/jke" }\n  }\n}\n\n'
+        f'terraform {{\n  required_providers {{\n    jke = {{ source = "jke/jke"{pin} }}\n  }}\n}}\n\n'
         f'provider "jke" {{\n{conn}{extra}}}\n'
     )

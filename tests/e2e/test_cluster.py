@@ -12,7 +12,10 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from harness import hcl, provider_block
+from harness import client as tf_client, hcl, provider_block
+
+# The subset tests/run also runs with the second clients (Terraform 1.11, OpenTofu).
+clients = pytest.mark.clients
 
 
 def config(cluster, namespace: str, body: str, provider_extra: str = "") -> str:
@@ -42,6 +45,7 @@ def wait_until(fn, what: str, timeout: float = 60.0):
     raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
+@clients
 def test_apply_creates_the_bundle_and_a_second_plan_is_empty(cluster, tf, namespace):
     write(tf, config(cluster, namespace, app(extra='  ingress = { hosts = ["web.example.com"] }\n  secret_env = { TOKEN = "t0" }\n')))
     tf.apply()
@@ -64,6 +68,7 @@ def test_apply_creates_the_bundle_and_a_second_plan_is_empty(cluster, tf, namesp
     assert state["drift"] == {}
 
 
+@clients
 def test_drift_of_an_attribute_shows_in_plan_and_apply_restores_it(cluster, tf, namespace):
     write(tf, config(cluster, namespace, app()))
     tf.apply()
@@ -74,9 +79,10 @@ def test_drift_of_an_attribute_shows_in_plan_and_apply_restores_it(cluster, tf, 
     assert r.code == 2, str(r)
     assert re.search(r'~ image\s+= "evil:1" -> "nginx:1.27"', r.out), r.out
     # Terraform lists the drift itself under "Objects have changed outside of Terraform"
-    # in a refresh-only plan (a normal plan does so only for attributes other config uses).
+    # ("of OpenTofu" there) in a refresh-only plan (a normal plan does so only for
+    # attributes other config uses).
     refresh = tf.plan("-refresh-only")
-    assert "Objects have changed outside of Terraform" in refresh.out, str(refresh)
+    assert f"Objects have changed outside of {tf_client().product}" in refresh.out, str(refresh)
     assert re.search(r'~ image\s+= "nginx:1.27" -> "evil:1"', refresh.out), refresh.out
     tf.apply()
     d = cluster.apps.read_namespaced_deployment("web", namespace)
@@ -84,6 +90,7 @@ def test_drift_of_an_attribute_shows_in_plan_and_apply_restores_it(cluster, tf, 
     assert tf.plan_exitcode().code == 0
 
 
+@clients
 def test_drift_of_other_fields_goes_into_the_drift_map(cluster, tf, namespace):
     write(tf, config(cluster, namespace, app()))
     tf.apply()
@@ -113,6 +120,7 @@ def test_replicas_changed_by_the_autoscaler_are_not_drift(cluster, tf, namespace
     assert r.code == 0, str(r)
 
 
+@clients
 def test_app_deleted_out_of_band_is_planned_for_creation(cluster, tf, namespace):
     write(tf, config(cluster, namespace, app()))
     tf.apply()
@@ -142,7 +150,8 @@ def test_removed_settings_prune_their_objects(cluster, tf, namespace):
     assert tf.plan_exitcode().code == 0
 
 
-def test_import_by_id_and_identity_and_generated_config(cluster, tf, namespace, tmp_path):
+@clients
+def test_import_by_id_and_generated_config(cluster, tf, namespace, tmp_path):
     write(tf, config(cluster, namespace, app(extra='  env = { MODE = "prod" }\n')))
     tf.apply()
     # A second configuration adopts the running app.
@@ -156,16 +165,6 @@ def test_import_by_id_and_identity_and_generated_config(cluster, tf, namespace, 
     r = other.plan_exitcode()
     assert r.code == 0, f"import of an app made by the provider plans no changes:\n{r}"
 
-    third_dir = tmp_path / "identity"
-    third_dir.mkdir()
-    third = Terraform(third_dir, tmp_path)
-    (third_dir / "main.tf").write_text(
-        config(cluster, namespace, app(extra='  env = { MODE = "prod" }\n'))
-        + f'\nimport {{\n  to       = jke_application.web\n  identity = {{ namespace = {hcl(namespace)}, name = "web" }}\n}}\n'
-    )
-    r = third.plan()
-    assert "1 to import" in r.out and "0 to add, 0 to change" in r.out, str(r)
-
     gen_dir = tmp_path / "generate"
     gen_dir.mkdir()
     gen = Terraform(gen_dir, tmp_path)
@@ -178,6 +177,27 @@ def test_import_by_id_and_identity_and_generated_config(cluster, tf, namespace, 
     gen.run("validate", "-no-color")
 
 
+@clients
+def test_import_by_identity(cluster, tf, namespace, tmp_path):
+    c = tf_client()
+    if not c.is_tofu and c.version < (1, 12, 0):
+        pytest.skip(f"import blocks take an identity from Terraform 1.12 on; this is {c.product} {'.'.join(map(str, c.version))}")
+    write(tf, config(cluster, namespace, app(extra='  env = { MODE = "prod" }\n')))
+    tf.apply()
+    from harness import Terraform
+
+    third_dir = tmp_path / "identity"
+    third_dir.mkdir()
+    third = Terraform(third_dir, tmp_path)
+    (third_dir / "main.tf").write_text(
+        config(cluster, namespace, app(extra='  env = { MODE = "prod" }\n'))
+        + f'\nimport {{\n  to       = jke_application.web\n  identity = {{ namespace = {hcl(namespace)}, name = "web" }}\n}}\n'
+    )
+    r = third.plan()
+    assert "1 to import" in r.out and "0 to add, 0 to change" in r.out, str(r)
+
+
+@clients
 def test_destroy_deletes_every_object_and_tolerates_missing_ones(cluster, tf, namespace):
     write(tf, config(cluster, namespace, app(extra='  secret_env = { A = "1" }\n')))
     tf.apply()

@@ -4,7 +4,10 @@ offline, and passes `terraform validate`; every envs/*.tfvars sets only declared
 and passes their validations.
 
 No AWS account and no cluster: hashicorp/aws comes from the filesystem mirror that
-tests/modules/aws-mirror finds (or builds), the jke provider from the binary under test.
+tests/modules/aws-mirror finds (or builds), jke/jke from the release of the binary under
+test (tests/release's filesystem mirror), both installed by `init` as a user's would be.
+(`dev_overrides` would not do: Terraform 1.11 and OpenTofu still look the overridden
+provider up in its registry during init.)
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import PROVIDER_DIR, ROOT, TF_BIN, Terraform
+from harness import ROOT, TF_BIN, Terraform
+
+pytestmark = pytest.mark.clients
 
 EXAMPLE = ROOT / "examples" / "eks-complete"
 ENVS = sorted(p.stem for p in (EXAMPLE / "envs").glob("*.tfvars"))
@@ -30,7 +35,7 @@ def aws_mirror() -> Path:
 
 
 @pytest.fixture(scope="module")
-def example(aws_mirror: Path, tmp_path_factory) -> Terraform:
+def example(aws_mirror: Path, release: Path, tmp_path_factory) -> Terraform:
     """A scratch copy of the example (with ../../modules beside it), initialised."""
     tree = tmp_path_factory.mktemp("eks-complete")
     ignore = shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "terraform.tfstate*")
@@ -48,19 +53,25 @@ def example(aws_mirror: Path, tmp_path_factory) -> Terraform:
             dest.mkdir(parents=True)
             for f in platform_dir.iterdir():
                 (dest / f.name).symlink_to(f)
-    # Written before Terraform() so the harness keeps it: jke from the binary under test,
-    # aws from the mirror, nothing from the network.
-    (home / "dev.tfrc").write_text(
+    # jke from the release's mirror, aws from the aws mirror, nothing from the network.
+    cli = home / "mirrors.tfrc"
+    cli.write_text(
         "provider_installation {\n"
-        f'  dev_overrides {{\n    "jke/jke" = "{PROVIDER_DIR}"\n  }}\n'
+        "  filesystem_mirror {\n"
+        f'    path    = "{release / "filesystem-mirror"}"\n'
+        '    include = ["registry.terraform.io/jke/jke", "registry.opentofu.org/jke/jke"]\n'
+        "  }\n"
         "  filesystem_mirror {\n"
         f'    path    = "{view}"\n'
         '    include = ["registry.terraform.io/hashicorp/aws", "registry.opentofu.org/hashicorp/aws"]\n'
         "  }\n"
         "}\n"
     )
-    tf = Terraform(tree / "examples/eks-complete", home, {"AWS_EC2_METADATA_DISABLED": "true", "HOME": str(home)})
-    tf.run("init", "-backend=false", "-input=false", "-no-color")
+    tf = Terraform(tree / "examples/eks-complete", home, {"AWS_EC2_METADATA_DISABLED": "true", "HOME": str(home)}, cli_config=cli)
+    # The example keeps its state in S3 (backend.tf); offline, an override file swaps in the
+    # local backend, as a user would to try the configuration without the bucket.
+    (tree / "examples/eks-complete/backend_override.tf").write_text('terraform {\n  backend "local" {}\n}\n')
+    tf.run("init", "-input=false", "-no-color")
     return tf
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import re
 
-from harness import provider_block
+import pytest
+
+from harness import client, provider_block
 
 # (attributes of one jke_application, attribute path the error must point at, text the
 # detail must contain). Every case is a mistake a user could make; each gets its own block.
@@ -105,6 +107,7 @@ def _bad_config() -> tuple[str, dict[int, int]]:
     return text, lines_to_case
 
 
+@pytest.mark.clients
 def test_every_bad_input_is_an_error_on_its_attribute(tf):
     assert len(BAD_INPUTS) >= 40
     text, line_case = _bad_config()
@@ -116,16 +119,24 @@ def test_every_bad_input_is_an_error_on_its_attribute(tf):
         line = d.get("range", {}).get("start", {}).get("line")
         if line in line_case:
             found.setdefault(line_case[line], []).append(d)
+    # Terraform 1.15 points a nested attribute's diagnostic at that attribute's line. Older
+    # clients (Terraform 1.11, OpenTofu 1.12) show it on the resource's header line, or on a
+    # top-level attribute of the same name (`ports[0].name` at `name`): so every detail
+    # starts with the full attribute path, and only the client known to place them is held
+    # to the line.
+    c = client()
+    placed_by_client = not c.is_tofu and c.version >= (1, 15, 0)
     missing = []
     for i, (attrs, path, fragment) in enumerate(BAD_INPUTS):
         diags = found.get(i, [])
-        # Terraform points the diagnostic at the attribute's line; the top-level attribute
-        # name must be on it, and the detail must name the value and what is accepted.
+        # The detail names the attribute, the value and what is accepted; where the client
+        # places diagnostics, the top-level attribute name is on the line shown.
         top = re.split(r"[.\[]", path)[0]
         ok = any(
             d["severity"] == "error"
             and fragment in d.get("detail", "")
-            and top in d.get("snippet", {}).get("code", "")
+            and d.get("detail", "").startswith(path)
+            and (not placed_by_client or top in d.get("snippet", {}).get("code", ""))
             for d in diags
         )
         if not ok:
@@ -133,6 +144,7 @@ def test_every_bad_input_is_an_error_on_its_attribute(tf):
     assert not missing, "\n".join(map(str, missing))
 
 
+@pytest.mark.clients
 def test_valid_app_plans_defaults_without_a_cluster(tf):
     (tf.workdir / "main.tf").write_text(
         provider_block()

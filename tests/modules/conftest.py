@@ -21,6 +21,13 @@ from modules_harness import HERE, ROOT, SCRUB, Terraform  # noqa: E402
 from motoserver import start_moto  # noqa: E402
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "clients: the subset (plan, apply, drift, import, destroy, install, modules) tests/run also runs with the second clients",
+    )
+
+
 @pytest.fixture(scope="session")
 def aws_mirror() -> Path:
     """Directory of a filesystem mirror with hashicorp/aws (found, or built and cached)."""

@@ -2,8 +2,45 @@
 # alarm per app that notifies, a KMS-encrypted topic only CloudWatch alarms publish to, and
 # one dashboard row per app.
 
+# The values the provider would compute. They are written out in each test file:
+# OpenTofu has no mock_provider `source` to share them from a file.
 mock_provider "aws" {
-  source = "./tests/mocks"
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "111122223333"
+    }
+  }
+  mock_data "aws_region" {
+    defaults = {
+      name = "eu-west-1"
+    }
+  }
+  # The provider validates ARNs even of mocked values.
+  mock_resource "aws_kms_key" {
+    defaults = {
+      arn = "arn:aws:kms:eu-west-1:111122223333:key/00000000-0000-0000-0000-000000000000"
+    }
+  }
+  mock_resource "aws_sns_topic" {
+    defaults = {
+      arn = "arn:aws:sns:eu-west-1:111122223333:shop-prod-alerts"
+    }
+  }
+  mock_resource "aws_cloudwatch_metric_alarm" {
+    defaults = {
+      arn = "arn:aws:cloudwatch:eu-west-1:111122223333:alarm:mocked"
+    }
+  }
+  mock_resource "aws_cloudwatch_composite_alarm" {
+    defaults = {
+      arn = "arn:aws:cloudwatch:eu-west-1:111122223333:alarm:mocked-composite"
+    }
+  }
 }
 
 variables {
@@ -30,8 +67,10 @@ run "alarms_per_app" {
     error_message = "Alarms are named <name>-<app>-<kind>."
   }
   assert {
+    # A conditional, not `||`: Terraform before 1.12 evaluates both sides of `||`, and
+    # one(q.metric) of an expression query is null.
     condition = alltrue([for k, a in aws_cloudwatch_metric_alarm.this : alltrue([
-      for q in a.metric_query : q.expression != null || (one(q.metric).namespace == "ContainerInsights" && one(q.metric).dimensions == tomap({
+      for q in a.metric_query : q.expression != null ? true : (one(q.metric).namespace == "ContainerInsights" && one(q.metric).dimensions == tomap({
         ClusterName = "shop-prod", Namespace = "shop", PodName = { web = "web", api = "orders-api" }[split("/", k)[0]]
       }))
     ])])

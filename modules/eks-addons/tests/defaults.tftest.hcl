@@ -52,8 +52,10 @@ run "default_addon_set" {
 run "latest_compatible_versions" {
   command = plan
 
+  # Targets name the whole data source, not one instance (`latest["coredns"]`): OpenTofu
+  # accepts no instance keys in override targets, and every instance gets the same answer.
   override_data {
-    target = data.aws_eks_addon_version.latest["coredns"]
+    target = data.aws_eks_addon_version.latest
     values = {
       version = "v1.11.4-eksbuild.14"
     }
@@ -68,7 +70,7 @@ run "latest_compatible_versions" {
     error_message = "Versions are looked up for the cluster's Kubernetes version, most recent first."
   }
   assert {
-    condition     = length(data.aws_eks_addon_version.latest) == 7 && output.addon_versions["metrics-server"] == "v1.0.0-eksbuild.1"
+    condition     = length(data.aws_eks_addon_version.latest) == 7 && output.addon_versions["metrics-server"] == "v1.11.4-eksbuild.14"
     error_message = "Every enabled add-on without a pin is looked up."
   }
 }

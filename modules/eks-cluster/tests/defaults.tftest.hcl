@@ -29,6 +29,15 @@ mock_provider "aws" {
       latest_version = 1
     }
   }
+  # OpenTofu gives a mocked resource's computed attributes values already at plan, where
+  # Terraform leaves them unknown; realistic ones let both clients plan the outputs.
+  mock_resource "aws_eks_cluster" {
+    defaults = {
+      arn                   = "arn:aws:eks:eu-west-1:111122223333:cluster/mocked"
+      certificate_authority = [{ data = "LS0tLS1CRUdJTi0tLS0t" }]
+      identity              = [{ oidc = [{ issuer = "https://oidc.eks.eu-west-1.amazonaws.com/id/MOCKED" }] }]
+    }
+  }
   mock_resource "aws_kms_key" {
     defaults = {
       arn = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
@@ -284,7 +293,7 @@ run "outputs_for_a_provider_block" {
     }
   }
   override_resource {
-    target = aws_iam_openid_connect_provider.this[0]
+    target = aws_iam_openid_connect_provider.this
     values = {
       arn = "arn:aws:iam::111122223333:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF"
     }

@@ -29,6 +29,15 @@ mock_provider "aws" {
       latest_version = 1
     }
   }
+  # OpenTofu gives a mocked resource's computed attributes values already at plan, where
+  # Terraform leaves them unknown; realistic ones let both clients plan the outputs.
+  mock_resource "aws_eks_cluster" {
+    defaults = {
+      arn                   = "arn:aws:eks:eu-west-1:111122223333:cluster/mocked"
+      certificate_authority = [{ data = "LS0tLS1CRUdJTi0tLS0t" }]
+      identity              = [{ oidc = [{ issuer = "https://oidc.eks.eu-west-1.amazonaws.com/id/MOCKED" }] }]
+    }
+  }
   mock_resource "aws_kms_key" {
     defaults = {
       arn = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
@@ -56,7 +65,7 @@ run "existing_vpc_creates_no_network" {
   }
 
   override_data {
-    target = data.aws_vpc.given[0]
+    target = data.aws_vpc.given
     values = {
       cidr_block = "172.31.0.0/16"
     }
@@ -93,7 +102,7 @@ run "existing_vpc_needs_two_subnets" {
   }
 
   override_data {
-    target = data.aws_vpc.given[0]
+    target = data.aws_vpc.given
     values = {
       cidr_block = "172.31.0.0/16"
     }
@@ -120,7 +129,7 @@ run "subnets_without_vpc_id_are_rejected" {
   }
 
   override_data {
-    target = data.aws_vpc.given[0]
+    target = data.aws_vpc.given
     values = {
       cidr_block = "172.31.0.0/16"
     }

@@ -202,7 +202,7 @@ run "an_existing_vpc_keeps_its_default_group_and_flow_logs" {
   }
 
   override_data {
-    target = data.aws_vpc.given[0]
+    target = data.aws_vpc.given
     values = {
       cidr_block = "172.31.0.0/16"
     }

@@ -1,8 +1,50 @@
 # Defaults: a created key, two locked-down buckets, Firehose partitioning by namespace and
 # app, a projected Glue table, an enforced Athena workgroup and three named queries.
 
+# The values the provider would compute. They are written out in each test file:
+# OpenTofu has no mock_provider `source` to share them from a file.
 mock_provider "aws" {
-  source = "./tests/mocks"
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "111122223333"
+    }
+  }
+  mock_data "aws_region" {
+    defaults = {
+      name = "eu-west-1"
+    }
+  }
+  # The provider validates ARNs even of mocked values.
+  mock_resource "aws_kms_key" {
+    defaults = {
+      arn = "arn:aws:kms:eu-west-1:111122223333:key/00000000-0000-0000-0000-000000000000"
+    }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = {
+      arn = "arn:aws:iam::111122223333:role/mocked"
+    }
+  }
+  mock_resource "aws_kinesis_firehose_delivery_stream" {
+    defaults = {
+      arn = "arn:aws:firehose:eu-west-1:111122223333:deliverystream/shop-prod-logs"
+    }
+  }
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = {
+      arn = "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/kinesisfirehose/shop-prod-logs"
+    }
+  }
+  mock_resource "aws_athena_workgroup" {
+    defaults = {
+      arn = "arn:aws:athena:eu-west-1:111122223333:workgroup/shop-prod-logs"
+    }
+  }
 }
 
 variables {
@@ -51,7 +93,7 @@ run "buckets_are_encrypted_private_versioned_and_tls_only" {
       Effect    = "Deny"
       Principal = "*"
       Action    = "s3:*"
-      Resource  = [aws_s3_bucket.this[k].arn, "${aws_s3_bucket.this[k].arn}/*"]
+      Resource  = ["arn:aws:s3:::${aws_s3_bucket.this[k].bucket}", "arn:aws:s3:::${aws_s3_bucket.this[k].bucket}/*"]
       Condition = { Bool = { "aws:SecureTransport" = "false" } }
     }])
     error_message = "Each bucket policy denies every request without TLS."
