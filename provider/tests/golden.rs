@@ -135,6 +135,36 @@ fn cases() -> Vec<(&'static str, Json)> {
                 "startup_probe": { "tcp": true, "port": 9121 }
             }),
         ),
+        (
+            "security_restricted",
+            json!({
+                "name": "api",
+                "namespace": "payments",
+                "image": "ghcr.io/acme/api:3.0",
+                "port": 8080,
+                "security": { "profile": "restricted", "run_as_user": 10001, "fs_group": 10001 },
+                "service_account": {
+                    "annotations": { "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/api" }
+                }
+            }),
+        ),
+        (
+            "network_policy_limited",
+            json!({
+                "name": "orders",
+                "namespace": "shop",
+                "image": "ghcr.io/acme/orders:2.0",
+                "port": 8080,
+                "ingress": { "hosts": ["orders.example.com"] },
+                "network_policy": {
+                    "allow_from": [
+                        { "namespace": "monitoring", "pod_labels": { "app.kubernetes.io/name": "prometheus" } },
+                        { "pod_labels": { "app.kubernetes.io/name": "frontend" } }
+                    ],
+                    "egress": [ { "namespace": "payments" }, { "cidr": "10.0.0.0/16" } ]
+                }
+            }),
+        ),
     ]
 }
 
@@ -295,7 +325,8 @@ fn web_app_has_the_production_bundle() {
             Kind::Deployment,
             Kind::Service,
             Kind::HorizontalPodAutoscaler,
-            Kind::PodDisruptionBudget
+            Kind::PodDisruptionBudget,
+            Kind::NetworkPolicy
         ]
     );
     let d = object(&m, Kind::Deployment);

@@ -20,6 +20,7 @@ pub enum Kind {
     HorizontalPodAutoscaler,
     PodDisruptionBudget,
     Ingress,
+    NetworkPolicy,
     LimitRange,
     ResourceQuota,
     ConfigMap,
@@ -37,6 +38,7 @@ impl Kind {
             Kind::HorizontalPodAutoscaler => "HorizontalPodAutoscaler",
             Kind::PodDisruptionBudget => "PodDisruptionBudget",
             Kind::Ingress => "Ingress",
+            Kind::NetworkPolicy => "NetworkPolicy",
             Kind::LimitRange => "LimitRange",
             Kind::ResourceQuota => "ResourceQuota",
             Kind::ConfigMap => "ConfigMap",
@@ -49,7 +51,7 @@ impl Kind {
             Kind::Deployment => "apps/v1",
             Kind::HorizontalPodAutoscaler => "autoscaling/v2",
             Kind::PodDisruptionBudget => "policy/v1",
-            Kind::Ingress => "networking.k8s.io/v1",
+            Kind::Ingress | Kind::NetworkPolicy => "networking.k8s.io/v1",
             Kind::ClusterIssuer => "cert-manager.io/v1",
             Kind::Namespace
             | Kind::ServiceAccount
@@ -72,6 +74,7 @@ impl Kind {
             Kind::HorizontalPodAutoscaler => "horizontalpodautoscalers",
             Kind::PodDisruptionBudget => "poddisruptionbudgets",
             Kind::Ingress => "ingresses",
+            Kind::NetworkPolicy => "networkpolicies",
             Kind::LimitRange => "limitranges",
             Kind::ResourceQuota => "resourcequotas",
             Kind::ConfigMap => "configmaps",

@@ -1,7 +1,7 @@
 //! Spec -> the Kubernetes objects of one app. Pure and deterministic: the same spec always
 //! renders the same objects (maps are ordered), so golden files and drift checks are stable.
 
-use super::spec::{Probe, Spec, StringMap};
+use super::spec::{Peer, Probe, Spec, StringMap};
 use crate::app::object::{Kind, LABEL_MANAGED_BY, MANAGED_BY, Manifest};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::{
@@ -12,15 +12,17 @@ use k8s_openapi::api::autoscaling::v2::{
     MetricTarget, ResourceMetricSource,
 };
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EnvFromSource, EnvVar, HTTPGetAction, Lifecycle, LifecycleHandler,
-    Namespace, PodSecurityContext, PodSpec, PodTemplateSpec, Probe as K8sProbe,
-    ResourceRequirements, SeccompProfile, Secret, SecretEnvSource, SecurityContext, Service,
-    ServiceAccount, ServicePort, ServiceSpec, SleepAction, TCPSocketAction,
-    TopologySpreadConstraint,
+    Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvFromSource, EnvVar,
+    HTTPGetAction, Lifecycle, LifecycleHandler, Namespace, PodSecurityContext, PodSpec,
+    PodTemplateSpec, Probe as K8sProbe, ResourceRequirements, SeccompProfile, Secret,
+    SecretEnvSource, SecurityContext, Service, ServiceAccount, ServicePort, ServiceSpec,
+    SleepAction, TCPSocketAction, TopologySpreadConstraint, Volume, VolumeMount,
 };
 use k8s_openapi::api::networking::v1::{
-    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule,
-    IngressServiceBackend, IngressSpec, IngressTLS, ServiceBackendPort,
+    HTTPIngressPath, HTTPIngressRuleValue, IPBlock, Ingress, IngressBackend, IngressRule,
+    IngressServiceBackend, IngressSpec, IngressTLS, NetworkPolicy, NetworkPolicyEgressRule,
+    NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
+    ServiceBackendPort,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -68,7 +70,7 @@ impl ProviderSide {
 }
 
 /// The kinds of object an app may have, in the order they are applied.
-pub const KINDS: [Kind; 8] = [
+pub const KINDS: [Kind; 9] = [
     Kind::Namespace,
     Kind::ServiceAccount,
     Kind::Secret,
@@ -76,8 +78,14 @@ pub const KINDS: [Kind; 8] = [
     Kind::Service,
     Kind::HorizontalPodAutoscaler,
     Kind::PodDisruptionBudget,
+    Kind::NetworkPolicy,
     Kind::Ingress,
 ];
+
+/// The label every namespace carries with its own name (set by the API server).
+pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+/// Where the pods write when the root filesystem is read-only.
+const TMP_VOLUME: &str = "tmp";
 
 /// Labels on every object of the app (user labels first, so JKE's own always win).
 pub fn labels(spec: &Spec) -> BTreeMap<String, String> {
@@ -153,6 +161,7 @@ pub fn render(spec: &Spec) -> Vec<Manifest> {
                 &spec.service_account.name,
                 spec.service_account.annotations.as_ref(),
             ),
+            automount_service_account_token: Some(spec.service_account.automount_token),
             ..ServiceAccount::default()
         };
         out.push(Manifest::of(
@@ -201,6 +210,9 @@ pub fn render(spec: &Spec) -> Vec<Manifest> {
             &pdb(spec),
         ));
     }
+    if let Some(np) = network_policy(spec) {
+        out.push(Manifest::of(Kind::NetworkPolicy, &spec.name, ns, &np));
+    }
     if let Some(ing) = ingress(spec) {
         out.push(Manifest::of(Kind::Ingress, &spec.name, ns, &ing));
     }
@@ -233,10 +245,18 @@ fn deployment(spec: &Spec) -> Deployment {
         requests: Some(BTreeMap::from([
             ("cpu".to_string(), Quantity(spec.cpu.clone())),
             ("memory".to_string(), Quantity(spec.memory.clone())),
+            (
+                "ephemeral-storage".to_string(),
+                Quantity(spec.ephemeral_storage.clone()),
+            ),
         ])),
         limits: Some(BTreeMap::from([
             ("cpu".to_string(), Quantity(spec.cpu_limit.clone())),
             ("memory".to_string(), Quantity(spec.memory_limit.clone())),
+            (
+                "ephemeral-storage".to_string(),
+                Quantity(spec.ephemeral_storage_limit.clone()),
+            ),
         ])),
         ..ResourceRequirements::default()
     };
@@ -287,9 +307,13 @@ fn deployment(spec: &Spec) -> Deployment {
             }),
             ..Lifecycle::default()
         }),
-        security_context: Some(SecurityContext {
-            allow_privilege_escalation: Some(false),
-            ..SecurityContext::default()
+        security_context: Some(container_security(spec)),
+        volume_mounts: spec.security.read_only_root_filesystem.then(|| {
+            vec![VolumeMount {
+                name: TMP_VOLUME.into(),
+                mount_path: "/tmp".into(),
+                ..VolumeMount::default()
+            }]
         }),
         ..Container::default()
     };
@@ -299,26 +323,31 @@ fn deployment(spec: &Spec) -> Deployment {
         service_account_name: Some(spec.service_account.name.clone()),
         termination_grace_period_seconds: Some(spec.termination_grace_period),
         node_selector: spec.node_selector.clone().filter(|m| !m.is_empty()),
+        automount_service_account_token: Some(spec.service_account.automount_token),
+        // Written out (not left to the API's defaults) so that an edit turning them on is drift.
+        host_network: Some(false),
+        host_pid: Some(false),
+        host_ipc: Some(false),
         security_context: Some(PodSecurityContext {
             seccomp_profile: Some(SeccompProfile {
                 type_: "RuntimeDefault".into(),
                 ..SeccompProfile::default()
             }),
+            run_as_non_root: spec.security.restricted().then_some(true),
+            fs_group: spec.security.fs_group,
             ..PodSecurityContext::default()
         }),
-        topology_spread_constraints: spec.topology_spread.enabled.then(|| {
-            vec![TopologySpreadConstraint {
-                max_skew: to_i32(spec.topology_spread.max_skew),
-                topology_key: spec.topology_spread.topology_key.clone(),
-                // Soft: prefer spreading, but never leave a pod pending for it.
-                when_unsatisfiable: "ScheduleAnyway".into(),
-                label_selector: Some(LabelSelector {
-                    match_labels: Some(selector_labels.clone()),
-                    ..LabelSelector::default()
-                }),
-                ..TopologySpreadConstraint::default()
+        volumes: spec.security.read_only_root_filesystem.then(|| {
+            vec![Volume {
+                name: TMP_VOLUME.into(),
+                empty_dir: Some(EmptyDirVolumeSource::default()),
+                ..Volume::default()
             }]
         }),
+        topology_spread_constraints: spec
+            .topology_spread
+            .enabled
+            .then(|| spread_constraints(spec, &selector_labels)),
         ..PodSpec::default()
     };
     let mut annotations = spec.annotations.clone().unwrap_or_default();
@@ -356,6 +385,166 @@ fn deployment(spec: &Spec) -> Deployment {
         }),
         ..Deployment::default()
     }
+}
+
+/// Zones first, then nodes. Soft: prefer spreading, but never leave a pod pending for it.
+fn spread_constraints(spec: &Spec, selector: &StringMap) -> Vec<TopologySpreadConstraint> {
+    let t = &spec.topology_spread;
+    let mut keys = vec![t.topology_key.clone()];
+    if t.spread_nodes && t.topology_key != super::spec::defaults::NODE_KEY {
+        keys.push(super::spec::defaults::NODE_KEY.to_string());
+    }
+    keys.into_iter()
+        .map(|key| TopologySpreadConstraint {
+            max_skew: to_i32(t.max_skew),
+            topology_key: key,
+            when_unsatisfiable: "ScheduleAnyway".into(),
+            label_selector: Some(LabelSelector {
+                match_labels: Some(selector.clone()),
+                ..LabelSelector::default()
+            }),
+            ..TopologySpreadConstraint::default()
+        })
+        .collect()
+}
+
+/// The container's security settings for the app's profile (validation has refused any
+/// override the profile does not allow).
+fn container_security(spec: &Spec) -> SecurityContext {
+    let s = &spec.security;
+    let add = (!s.capabilities_add.is_empty()).then(|| s.capabilities_add.clone());
+    let capabilities = if s.restricted() {
+        Some(Capabilities {
+            drop: Some(vec!["ALL".into()]),
+            add,
+        })
+    } else {
+        add.map(|add| Capabilities {
+            add: Some(add),
+            drop: None,
+        })
+    };
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        privileged: Some(false),
+        run_as_non_root: s.restricted().then_some(true),
+        run_as_user: s.run_as_user,
+        run_as_group: s.run_as_group,
+        read_only_root_filesystem: Some(s.read_only_root_filesystem),
+        capabilities,
+        ..SecurityContext::default()
+    }
+}
+
+fn match_labels(labels: StringMap) -> LabelSelector {
+    LabelSelector {
+        match_labels: Some(labels),
+        ..LabelSelector::default()
+    }
+}
+
+fn namespace_selector(ns: &str) -> LabelSelector {
+    match_labels(BTreeMap::from([(
+        NAMESPACE_NAME_LABEL.to_string(),
+        ns.to_string(),
+    )]))
+}
+
+/// A peer as the API writes it: pods by namespace and/or labels, or an address block.
+pub fn peer(p: &Peer) -> NetworkPolicyPeer {
+    match &p.cidr {
+        Some(cidr) => NetworkPolicyPeer {
+            ip_block: Some(IPBlock {
+                cidr: cidr.clone(),
+                except: None,
+            }),
+            ..NetworkPolicyPeer::default()
+        },
+        None => NetworkPolicyPeer {
+            namespace_selector: p.namespace.as_deref().map(namespace_selector),
+            pod_selector: p.pod_labels.clone().map(match_labels),
+            ..NetworkPolicyPeer::default()
+        },
+    }
+}
+
+/// Ingress to the app's ports from its own namespace, the ingress controller and
+/// `allow_from`; egress open, or limited to the cluster DNS and `egress`.
+fn network_policy(spec: &Spec) -> Option<NetworkPolicy> {
+    let np = &spec.network_policy;
+    if !np.enabled {
+        return None;
+    }
+    let ports: Vec<NetworkPolicyPort> = spec
+        .ports
+        .iter()
+        .map(|p| NetworkPolicyPort {
+            port: Some(IntOrString::Int(to_i32(p.container_port))),
+            protocol: Some(p.protocol.clone()),
+            ..NetworkPolicyPort::default()
+        })
+        .collect();
+    // A LoadBalancer or NodePort Service exposes the ports outside the cluster on purpose;
+    // with `externalTrafficPolicy: Local` the sources are the clients' own addresses.
+    let from_anywhere = matches!(spec.service.type_.as_str(), "LoadBalancer" | "NodePort");
+    let ingress = (!ports.is_empty()).then(|| {
+        let from = (!from_anywhere).then(|| {
+            let mut peers = vec![NetworkPolicyPeer {
+                pod_selector: Some(LabelSelector::default()),
+                ..NetworkPolicyPeer::default()
+            }];
+            if spec.ingress.is_some() && !np.ingress_controller_namespace.is_empty() {
+                peers.push(NetworkPolicyPeer {
+                    namespace_selector: Some(namespace_selector(&np.ingress_controller_namespace)),
+                    ..NetworkPolicyPeer::default()
+                });
+            }
+            peers.extend(np.allow_from.iter().map(peer));
+            peers
+        });
+        vec![NetworkPolicyIngressRule {
+            from,
+            ports: Some(ports),
+        }]
+    });
+    let egress = np.egress.as_ref().map(|to| {
+        let dns_port = |protocol: &str| NetworkPolicyPort {
+            port: Some(IntOrString::Int(53)),
+            protocol: Some(protocol.into()),
+            ..NetworkPolicyPort::default()
+        };
+        let mut rules = vec![NetworkPolicyEgressRule {
+            to: Some(vec![NetworkPolicyPeer {
+                namespace_selector: Some(namespace_selector("kube-system")),
+                pod_selector: Some(match_labels(BTreeMap::from([(
+                    "k8s-app".to_string(),
+                    "kube-dns".to_string(),
+                )]))),
+                ..NetworkPolicyPeer::default()
+            }]),
+            ports: Some(vec![dns_port("UDP"), dns_port("TCP")]),
+        }];
+        if !to.is_empty() {
+            rules.push(NetworkPolicyEgressRule {
+                to: Some(to.iter().map(peer).collect()),
+                ports: None,
+            });
+        }
+        rules
+    });
+    let mut policy_types = vec!["Ingress".to_string()];
+    if egress.is_some() {
+        policy_types.push("Egress".into());
+    }
+    Some(NetworkPolicy {
+        metadata: meta(spec, &spec.name, None),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(match_labels(selector(spec))),
+            policy_types: Some(policy_types),
+            ingress,
+            egress,
+        }),
+    })
 }
 
 fn probe(spec: &Spec, p: &Probe) -> Option<K8sProbe> {
@@ -529,4 +718,134 @@ fn ingress(spec: &Spec) -> Option<Ingress> {
         }),
         ..Ingress::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::application::spec::{
+        Input, NetworkPolicyInput, Peer, SecurityInput, ServiceInput,
+    };
+    use serde_json::json;
+
+    fn render_of(f: impl FnOnce(&mut Input)) -> Vec<Manifest> {
+        let mut i = Input {
+            name: Some("web".into()),
+            image: Some("nginx:1.27".into()),
+            port: Some(8080),
+            ..Input::default()
+        };
+        f(&mut i);
+        render(&Spec::resolve(&i, &Input::default()))
+    }
+
+    fn object(ms: &[Manifest], kind: Kind) -> serde_json::Value {
+        ms.iter()
+            .find(|m| m.kind == kind)
+            .map(|m| m.object.clone())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn restricted_drops_every_capability_runs_as_non_root_and_keeps_tmp_writable() {
+        let ms = render_of(|i| {
+            i.security = Some(SecurityInput {
+                profile: Some("restricted".into()),
+                ..SecurityInput::default()
+            })
+        });
+        let pod = &object(&ms, Kind::Deployment)["spec"]["template"]["spec"];
+        let c = &pod["containers"][0];
+        assert_eq!(c["securityContext"]["capabilities"]["drop"], json!(["ALL"]));
+        assert_eq!(c["securityContext"]["runAsNonRoot"], json!(true));
+        assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], json!(true));
+        assert_eq!(c["volumeMounts"][0]["mountPath"], json!("/tmp"));
+        assert_eq!(pod["volumes"][0]["emptyDir"], json!({}));
+        assert_eq!(pod["automountServiceAccountToken"], json!(false));
+
+        let ms = render_of(|_| {});
+        let c = &object(&ms, Kind::Deployment)["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(
+            c["securityContext"]["allowPrivilegeEscalation"],
+            json!(false)
+        );
+        assert!(c["securityContext"].get("capabilities").is_none());
+        assert!(c.get("volumeMounts").is_none());
+    }
+
+    #[test]
+    fn the_policy_admits_the_namespace_the_controller_and_allow_from_on_the_app_ports() {
+        let ms = render_of(|i| {
+            i.ingress = Some(crate::app::application::spec::IngressInput {
+                hosts: Some(vec!["web.example.com".into()]),
+                ..Default::default()
+            });
+            i.network_policy = Some(NetworkPolicyInput {
+                allow_from: Some(vec![Peer {
+                    namespace: Some("monitoring".into()),
+                    ..Peer::default()
+                }]),
+                ..NetworkPolicyInput::default()
+            });
+        });
+        let np = object(&ms, Kind::NetworkPolicy);
+        assert_eq!(np["spec"]["policyTypes"], json!(["Ingress"]));
+        let rule = &np["spec"]["ingress"][0];
+        assert_eq!(rule["ports"], json!([{"port": 8080, "protocol": "TCP"}]));
+        assert_eq!(
+            rule["from"],
+            json!([
+                {"podSelector": {}},
+                {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}},
+                {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}},
+            ])
+        );
+        // Without an ingress the controller is not let in.
+        let np = object(&render_of(|_| {}), Kind::NetworkPolicy);
+        assert_eq!(
+            np["spec"]["ingress"][0]["from"],
+            json!([{"podSelector": {}}])
+        );
+    }
+
+    #[test]
+    fn a_load_balancer_is_open_to_any_source_and_egress_is_limited_only_when_set() {
+        let ms = render_of(|i| {
+            i.service = Some(ServiceInput {
+                type_: Some("LoadBalancer".into()),
+                ..ServiceInput::default()
+            });
+            i.network_policy = Some(NetworkPolicyInput {
+                egress: Some(vec![]),
+                ..NetworkPolicyInput::default()
+            });
+        });
+        let np = object(&ms, Kind::NetworkPolicy);
+        assert!(np["spec"]["ingress"][0].get("from").is_none());
+        assert_eq!(np["spec"]["policyTypes"], json!(["Ingress", "Egress"]));
+        let egress = np["spec"]["egress"].as_array().cloned().unwrap_or_default();
+        assert_eq!(egress.len(), 1, "only the DNS rule: {egress:?}");
+        assert_eq!(egress[0]["ports"][0]["port"], json!(53));
+
+        // A worker without ports accepts no traffic; a disabled policy is not rendered.
+        let np = object(&render_of(|i| i.port = None), Kind::NetworkPolicy);
+        assert!(np["spec"].get("ingress").is_none());
+        let ms = render_of(|i| {
+            i.network_policy = Some(NetworkPolicyInput {
+                enabled: Some(false),
+                ..NetworkPolicyInput::default()
+            })
+        });
+        assert!(ms.iter().all(|m| m.kind != Kind::NetworkPolicy));
+    }
+
+    #[test]
+    fn pods_spread_over_zones_then_nodes() {
+        let ms = render_of(|_| {});
+        let t =
+            &object(&ms, Kind::Deployment)["spec"]["template"]["spec"]["topologySpreadConstraints"];
+        assert_eq!(t[0]["topologyKey"], json!("topology.kubernetes.io/zone"));
+        assert_eq!(t[1]["topologyKey"], json!("kubernetes.io/hostname"));
+        assert_eq!(t[1]["whenUnsatisfiable"], json!("ScheduleAnyway"));
+    }
 }

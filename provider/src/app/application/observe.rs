@@ -6,7 +6,7 @@
 //! and differences go into the `drift` map. Import takes back everything it can.
 
 use super::bundle::{self, SECRET_CHECKSUM};
-use super::spec::{Ingress, Input, Port, Probe, Spec, StringMap};
+use super::spec::{Ingress, Input, Peer, Port, Probe, Spec, StringMap};
 use super::validate::RESERVED_LABELS;
 use crate::app::live_diff;
 use crate::app::object::{Kind, Manifest};
@@ -14,7 +14,9 @@ use crate::app::quantity::same_quantity;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Container, Probe as K8sProbe, Secret, Service, ServiceAccount};
-use k8s_openapi::api::networking::v1::Ingress as K8sIngress;
+use k8s_openapi::api::networking::v1::{
+    Ingress as K8sIngress, NetworkPolicy as K8sNetworkPolicy, NetworkPolicyPeer,
+};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value as Json;
@@ -120,6 +122,14 @@ fn take_back(spec: &mut Spec, live: &Live, depth: Depth) {
             spec.memory = quantity(&spec.memory, get("requests", "memory").as_deref());
             spec.cpu_limit = quantity(&spec.cpu_limit, get("limits", "cpu").as_deref());
             spec.memory_limit = quantity(&spec.memory_limit, get("limits", "memory").as_deref());
+            spec.ephemeral_storage = quantity(
+                &spec.ephemeral_storage,
+                get("requests", "ephemeral-storage").as_deref(),
+            );
+            spec.ephemeral_storage_limit = quantity(
+                &spec.ephemeral_storage_limit,
+                get("limits", "ephemeral-storage").as_deref(),
+            );
             take_back_ports(spec, c, live.typed::<Service>(Kind::Service).as_ref());
             if depth == Depth::Everything {
                 take_back_pod(spec, &d, c);
@@ -218,7 +228,90 @@ fn take_back(spec: &mut Spec, live: &Live, depth: Depth) {
         }
         spec.autoscale.enabled = live.objects.contains_key(&Kind::HorizontalPodAutoscaler);
         spec.disruption_budget.enabled = live.objects.contains_key(&Kind::PodDisruptionBudget);
+        take_back_network_policy(spec, live.typed::<K8sNetworkPolicy>(Kind::NetworkPolicy));
     }
+}
+
+/// The peer JKE would render for `p`, if it is one (label selectors with expressions or
+/// address blocks with exceptions are not).
+fn peer_from(p: &NetworkPolicyPeer) -> Option<Peer> {
+    let labels = |s: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector| {
+        s.match_expressions
+            .as_ref()
+            .is_none_or(|e| e.is_empty())
+            .then(|| s.match_labels.clone().unwrap_or_default())
+    };
+    if let Some(b) = &p.ip_block {
+        return b
+            .except
+            .as_ref()
+            .is_none_or(|e| e.is_empty())
+            .then(|| Peer {
+                cidr: Some(b.cidr.clone()),
+                ..Peer::default()
+            });
+    }
+    let namespace = match &p.namespace_selector {
+        Some(s) => {
+            let l = labels(s)?;
+            Some(l.get(bundle::NAMESPACE_NAME_LABEL)?.clone()).filter(|_| l.len() == 1)?
+        }
+        None => {
+            return labels(p.pod_selector.as_ref()?).map(|l| Peer {
+                pod_labels: Some(l),
+                ..Peer::default()
+            });
+        }
+    };
+    let pod_labels = match &p.pod_selector {
+        Some(s) => Some(labels(s)?),
+        None => None,
+    };
+    Some(Peer {
+        namespace: Some(namespace),
+        pod_labels,
+        cidr: None,
+    })
+}
+
+/// Import: the policy's own-namespace and ingress-controller sources are JKE's; the other
+/// sources are `allow_from`, and an Egress policy's destinations after the DNS rule are
+/// `egress`.
+fn take_back_network_policy(spec: &mut Spec, np: Option<K8sNetworkPolicy>) {
+    let Some(s) = np.and_then(|n| n.spec) else {
+        spec.network_policy.enabled = false;
+        return;
+    };
+    let np = &mut spec.network_policy;
+    np.enabled = true;
+    let controller = np.ingress_controller_namespace.clone();
+    let from: Vec<Peer> = s
+        .ingress
+        .iter()
+        .flatten()
+        .flat_map(|r| r.from.iter().flatten())
+        .filter_map(peer_from)
+        .filter(|p| p.pod_labels.as_ref().is_none_or(|l| !l.is_empty()))
+        .filter(|p| {
+            !(p.pod_labels.is_none()
+                && p.cidr.is_none()
+                && p.namespace.as_ref() == Some(&controller))
+        })
+        .collect();
+    np.allow_from = from;
+    let is_egress = s
+        .policy_types
+        .as_ref()
+        .is_some_and(|t| t.iter().any(|t| t == "Egress"));
+    np.egress = is_egress.then(|| {
+        s.egress
+            .iter()
+            .flatten()
+            .skip(1)
+            .flat_map(|r| r.to.iter().flatten())
+            .filter_map(peer_from)
+            .collect()
+    });
 }
 
 fn take_back_ports(spec: &mut Spec, c: &Container, svc: Option<&Service>) {
@@ -371,18 +464,40 @@ fn take_back_pod(spec: &mut Spec, d: &Deployment, c: &Container) {
             spec.termination_grace_period = t;
         }
         spec.node_selector = pod.node_selector.clone().filter(|n| !n.is_empty());
+        if let Some(a) = pod.automount_service_account_token {
+            spec.service_account.automount_token = a;
+        }
+        let psc = pod.security_context.as_ref();
+        let csc = c.security_context.as_ref();
+        let restricted = psc.and_then(|p| p.run_as_non_root).unwrap_or(false)
+            || csc.and_then(|c| c.run_as_non_root).unwrap_or(false);
+        let sec = &mut spec.security;
+        sec.profile = if restricted { "restricted" } else { "baseline" }.into();
+        sec.run_as_user = csc.and_then(|c| c.run_as_user);
+        sec.run_as_group = csc.and_then(|c| c.run_as_group);
+        sec.fs_group = psc.and_then(|p| p.fs_group);
+        sec.read_only_root_filesystem = csc
+            .and_then(|c| c.read_only_root_filesystem)
+            .unwrap_or(false);
+        sec.capabilities_add = csc
+            .and_then(|c| c.capabilities.as_ref())
+            .and_then(|c| c.add.clone())
+            .unwrap_or_default();
         if let Some(sa) = &pod.service_account_name {
             spec.service_account.name = sa.clone();
         }
-        match pod
+        let constraints = pod
             .topology_spread_constraints
-            .as_ref()
-            .and_then(|t| t.first())
-        {
+            .as_deref()
+            .unwrap_or_default();
+        let node_key = super::spec::defaults::NODE_KEY;
+        match constraints.first() {
             Some(t) => {
                 spec.topology_spread.enabled = true;
                 spec.topology_spread.max_skew = i64::from(t.max_skew);
                 spec.topology_spread.topology_key = t.topology_key.clone();
+                spec.topology_spread.spread_nodes =
+                    constraints.iter().any(|c| c.topology_key == node_key);
             }
             None => spec.topology_spread.enabled = false,
         }
@@ -609,5 +724,93 @@ mod tests {
         let s = web();
         let imported = import("default", "web", &live_of(&s), &Input::default());
         assert_eq!(imported, Some(s));
+    }
+
+    #[test]
+    fn import_takes_back_the_security_and_network_settings() {
+        use crate::app::application::spec::{
+            NetworkPolicyInput, Peer, SecurityInput, ServiceAccountInput,
+        };
+        let platform = Input {
+            security: Some(SecurityInput {
+                profile: Some("restricted".into()),
+                run_as_user: Some(10001),
+                fs_group: Some(2000),
+                capabilities_add: Some(vec!["NET_BIND_SERVICE".into()]),
+                ..SecurityInput::default()
+            }),
+            network_policy: Some(NetworkPolicyInput {
+                allow_from: Some(vec![Peer {
+                    namespace: Some("monitoring".into()),
+                    pod_labels: Some(StringMap::from([("app".into(), "prometheus".into())])),
+                    cidr: None,
+                }]),
+                egress: Some(vec![Peer {
+                    cidr: Some("10.0.0.0/8".into()),
+                    ..Peer::default()
+                }]),
+                ..NetworkPolicyInput::default()
+            }),
+            ..Input::default()
+        };
+        let s = Spec::resolve(
+            &Input {
+                name: Some("api".into()),
+                image: Some("api:1".into()),
+                port: Some(8080),
+                service_account: Some(ServiceAccountInput {
+                    automount_token: Some(true),
+                    ..ServiceAccountInput::default()
+                }),
+                ..Input::default()
+            },
+            &platform,
+        );
+        // Imported over no defaults: everything comes from the objects.
+        let imported = import("default", "api", &live_of(&s), &Input::default());
+        assert_eq!(imported, Some(s));
+    }
+
+    #[test]
+    fn an_edited_network_policy_and_a_privileged_container_are_drift() {
+        let s = web();
+        let mut live = live_of(&s);
+        if let Some(np) = live.objects.get_mut(&Kind::NetworkPolicy) {
+            np["spec"]["ingress"][0]["ports"][0]["port"] = serde_json::json!(9090);
+        }
+        if let Some(d) = live.objects.get_mut(&Kind::Deployment) {
+            d["spec"]["template"]["spec"]["containers"][0]["securityContext"]["privileged"] =
+                serde_json::json!(true);
+            d["spec"]["template"]["spec"]["hostNetwork"] = serde_json::json!(true);
+        }
+        let Observed::Present { drift, .. } = observe(&s, &live) else {
+            panic!("app is present");
+        };
+        assert_eq!(
+            drift
+                .get("NetworkPolicy/web: spec.ingress[0].ports[0].port")
+                .map(String::as_str),
+            Some("9090")
+        );
+        assert_eq!(
+            drift
+                .get("Deployment/web: spec.template.spec.containers[0].securityContext.privileged")
+                .map(String::as_str),
+            Some("true")
+        );
+        assert_eq!(
+            drift
+                .get("Deployment/web: spec.template.spec.hostNetwork")
+                .map(String::as_str),
+            Some("true")
+        );
+        live.objects.remove(&Kind::NetworkPolicy);
+        let Observed::Present { drift, .. } = observe(&s, &live) else {
+            panic!("app is present");
+        };
+        assert_eq!(
+            drift.get("NetworkPolicy/web").map(String::as_str),
+            Some("deleted")
+        );
     }
 }

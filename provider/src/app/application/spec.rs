@@ -36,7 +36,19 @@ pub mod defaults {
     pub const PROBE_TIMEOUT: i64 = 1;
     pub const PROBE_FAILURE_THRESHOLD: i64 = 3;
     pub const PROBE_SUCCESS_THRESHOLD: i64 = 1;
+    /// Scratch disk per pod: enough for logs and temp files, small enough that one pod
+    /// cannot fill a node's disk.
+    pub const EPHEMERAL_STORAGE: &str = "1Gi";
+    pub const NODE_KEY: &str = "kubernetes.io/hostname";
+    pub const SECURITY_PROFILE: &str = "baseline";
+    /// Where ingress traffic comes from: the controller the platform's Ingresses use.
+    pub const INGRESS_CONTROLLER_NAMESPACE: &str = "ingress-nginx";
 }
+
+/// Pod Security profiles an app can run under (the Kubernetes Pod Security Standards).
+pub const PROFILES: [&str; 2] = ["baseline", "restricted"];
+/// The ServiceAccount annotation of IAM roles for service accounts (IRSA).
+pub const IRSA_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
 
 // ---------------------------------------------------------------------------------------------
 // Input: what the user (or the provider's defaults) wrote.
@@ -59,6 +71,8 @@ pub struct Input {
     pub memory: Option<String>,
     pub cpu_limit: Option<String>,
     pub memory_limit: Option<String>,
+    pub ephemeral_storage: Option<String>,
+    pub ephemeral_storage_limit: Option<String>,
     pub replicas: Option<i64>,
     pub autoscale: Option<AutoscaleInput>,
     pub disruption_budget: Option<DisruptionBudgetInput>,
@@ -77,6 +91,8 @@ pub struct Input {
     pub node_selector: Option<StringMap>,
     pub create_namespace: Option<bool>,
     pub rollout: Option<RolloutInput>,
+    pub security: Option<SecurityInput>,
+    pub network_policy: Option<NetworkPolicyInput>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
@@ -146,6 +162,7 @@ pub struct TopologySpreadInput {
     pub enabled: Option<bool>,
     pub max_skew: Option<i64>,
     pub topology_key: Option<String>,
+    pub spread_nodes: Option<bool>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
@@ -154,6 +171,38 @@ pub struct ServiceAccountInput {
     pub create: Option<bool>,
     pub name: Option<String>,
     pub annotations: Option<StringMap>,
+    pub pod_identity: Option<bool>,
+    pub automount_token: Option<bool>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecurityInput {
+    pub profile: Option<String>,
+    pub run_as_user: Option<i64>,
+    pub run_as_group: Option<i64>,
+    pub fs_group: Option<i64>,
+    pub read_only_root_filesystem: Option<bool>,
+    pub capabilities_add: Option<Vec<String>>,
+}
+
+/// Where traffic may come from (ingress) or go to (egress): pods selected by namespace
+/// and/or labels, or an address range.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Peer {
+    pub namespace: Option<String>,
+    pub pod_labels: Option<StringMap>,
+    pub cidr: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkPolicyInput {
+    pub enabled: Option<bool>,
+    pub allow_from: Option<Vec<Peer>>,
+    pub ingress_controller_namespace: Option<String>,
+    pub egress: Option<Vec<Peer>>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
@@ -189,6 +238,8 @@ pub struct Spec {
     pub memory: String,
     pub cpu_limit: String,
     pub memory_limit: String,
+    pub ephemeral_storage: String,
+    pub ephemeral_storage_limit: String,
     pub replicas: i64,
     pub autoscale: Autoscale,
     pub disruption_budget: DisruptionBudget,
@@ -207,6 +258,8 @@ pub struct Spec {
     pub node_selector: Option<StringMap>,
     pub create_namespace: bool,
     pub rollout: Rollout,
+    pub security: Security,
+    pub network_policy: NetworkPolicy,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
@@ -269,6 +322,7 @@ pub struct TopologySpread {
     pub enabled: bool,
     pub max_skew: i64,
     pub topology_key: String,
+    pub spread_nodes: bool,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
@@ -276,6 +330,34 @@ pub struct ServiceAccount {
     pub create: bool,
     pub name: String,
     pub annotations: Option<StringMap>,
+    pub pod_identity: bool,
+    pub automount_token: bool,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct Security {
+    pub profile: String,
+    pub run_as_user: Option<i64>,
+    pub run_as_group: Option<i64>,
+    pub fs_group: Option<i64>,
+    pub read_only_root_filesystem: bool,
+    pub capabilities_add: Vec<String>,
+}
+
+impl Security {
+    pub fn restricted(&self) -> bool {
+        self.profile == "restricted"
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct NetworkPolicy {
+    pub enabled: bool,
+    pub allow_from: Vec<Peer>,
+    /// Empty: no ingress controller is allowed in.
+    pub ingress_controller_namespace: String,
+    /// `None`: egress is open (no Egress rules).
+    pub egress: Option<Vec<Peer>>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
@@ -457,10 +539,28 @@ impl Spec {
                 .and_then(|t| t.topology_key.clone())
                 .or_else(|| t_def.and_then(|t| t.topology_key.clone()))
                 .unwrap_or_else(|| defaults::ZONE_KEY.into()),
+            spread_nodes: t_own
+                .and_then(|t| t.spread_nodes)
+                .or_else(|| t_def.and_then(|t| t.spread_nodes))
+                .unwrap_or(true),
         };
 
         let sa_own = input.service_account.as_ref();
         let sa_def = provider.service_account.as_ref();
+        let sa_annotations = merge_maps(
+            sa_def.and_then(|s| s.annotations.as_ref()),
+            sa_own.and_then(|s| s.annotations.as_ref()),
+        );
+        let pod_identity = sa_own
+            .and_then(|s| s.pod_identity)
+            .or_else(|| sa_def.and_then(|s| s.pod_identity))
+            .unwrap_or(false);
+        // The token is an API credential: mounted only for apps that trade it for AWS
+        // credentials (IRSA or EKS Pod Identity), or when asked for.
+        let wants_token = pod_identity
+            || sa_annotations
+                .as_ref()
+                .is_some_and(|a| a.contains_key(IRSA_ANNOTATION));
         let service_account = ServiceAccount {
             create: sa_own
                 .and_then(|s| s.create)
@@ -469,11 +569,64 @@ impl Spec {
             name: sa_own
                 .and_then(|s| s.name.clone())
                 .unwrap_or_else(|| name.clone()),
-            annotations: merge_maps(
-                sa_def.and_then(|s| s.annotations.as_ref()),
-                sa_own.and_then(|s| s.annotations.as_ref()),
-            ),
+            annotations: sa_annotations,
+            pod_identity,
+            automount_token: sa_own
+                .and_then(|s| s.automount_token)
+                .or_else(|| sa_def.and_then(|s| s.automount_token))
+                .unwrap_or(wants_token),
         };
+
+        let sec_own = input.security.as_ref();
+        let sec_def = provider.security.as_ref();
+        macro_rules! sec {
+            ($f:ident) => {
+                sec_own
+                    .and_then(|x| x.$f.clone())
+                    .or_else(|| sec_def.and_then(|x| x.$f.clone()))
+            };
+        }
+        let profile = sec!(profile).unwrap_or_else(|| defaults::SECURITY_PROFILE.into());
+        let security = Security {
+            read_only_root_filesystem: sec!(read_only_root_filesystem)
+                .unwrap_or(profile == "restricted"),
+            run_as_user: sec!(run_as_user),
+            run_as_group: sec!(run_as_group),
+            fs_group: sec!(fs_group),
+            capabilities_add: sec!(capabilities_add).unwrap_or_default(),
+            profile,
+        };
+
+        let np_own = input.network_policy.as_ref();
+        let np_def = provider.network_policy.as_ref();
+        macro_rules! np {
+            ($f:ident) => {
+                np_own
+                    .and_then(|x| x.$f.clone())
+                    .or_else(|| np_def.and_then(|x| x.$f.clone()))
+            };
+        }
+        let network_policy = NetworkPolicy {
+            enabled: np!(enabled).unwrap_or(true),
+            allow_from: np!(allow_from).unwrap_or_default(),
+            ingress_controller_namespace: np!(ingress_controller_namespace)
+                .unwrap_or_else(|| defaults::INGRESS_CONTROLLER_NAMESPACE.into()),
+            egress: np!(egress),
+        };
+
+        let ephemeral_storage = layered!(input, d, ephemeral_storage)
+            .unwrap_or_else(|| defaults::EPHEMERAL_STORAGE.into());
+        let ephemeral_storage_limit = input
+            .ephemeral_storage_limit
+            .clone()
+            .or_else(|| {
+                if input.ephemeral_storage.is_some() {
+                    None
+                } else {
+                    provider.ephemeral_storage_limit.clone()
+                }
+            })
+            .unwrap_or_else(|| ephemeral_storage.clone());
 
         let r_own = input.rollout.as_ref();
         let r_def = provider.rollout.as_ref();
@@ -534,6 +687,10 @@ impl Spec {
             ),
             create_namespace: layered!(input, d, create_namespace).unwrap_or(false),
             rollout,
+            security,
+            network_policy,
+            ephemeral_storage,
+            ephemeral_storage_limit,
             name,
         }
     }
@@ -724,5 +881,75 @@ mod tests {
         assert!(s.ports.is_empty());
         assert!(!s.readiness_probe.enabled);
         assert_eq!(s.service_host(), None);
+    }
+
+    #[test]
+    fn the_token_is_mounted_only_for_apps_that_trade_it_for_aws_credentials() {
+        let plain = Spec::resolve(&input("web", "nginx"), &Input::default());
+        assert!(!plain.service_account.automount_token);
+        let mut irsa = input("web", "nginx");
+        irsa.service_account = Some(ServiceAccountInput {
+            annotations: Some(StringMap::from([(
+                IRSA_ANNOTATION.to_string(),
+                "arn:aws:iam::123456789012:role/web".to_string(),
+            )])),
+            ..ServiceAccountInput::default()
+        });
+        assert!(
+            Spec::resolve(&irsa, &Input::default())
+                .service_account
+                .automount_token
+        );
+        let mut pod_identity = input("web", "nginx");
+        pod_identity.service_account = Some(ServiceAccountInput {
+            pod_identity: Some(true),
+            ..ServiceAccountInput::default()
+        });
+        assert!(
+            Spec::resolve(&pod_identity, &Input::default())
+                .service_account
+                .automount_token
+        );
+        let mut explicit = irsa.clone();
+        if let Some(sa) = explicit.service_account.as_mut() {
+            sa.automount_token = Some(false);
+        }
+        assert!(
+            !Spec::resolve(&explicit, &Input::default())
+                .service_account
+                .automount_token
+        );
+    }
+
+    #[test]
+    fn the_platform_profile_decides_the_read_only_root_and_the_app_can_override_it() {
+        let platform = Input {
+            security: Some(SecurityInput {
+                profile: Some("restricted".into()),
+                ..SecurityInput::default()
+            }),
+            ..Input::default()
+        };
+        let s = Spec::resolve(&input("api", "api:1"), &platform);
+        assert!(s.security.restricted() && s.security.read_only_root_filesystem);
+        let mut writable = input("api", "api:1");
+        writable.security = Some(SecurityInput {
+            read_only_root_filesystem: Some(false),
+            ..SecurityInput::default()
+        });
+        let s = Spec::resolve(&writable, &platform);
+        assert!(s.security.restricted() && !s.security.read_only_root_filesystem);
+        let s = Spec::resolve(&input("api", "api:1"), &Input::default());
+        assert_eq!(s.security.profile, "baseline");
+        assert!(!s.security.read_only_root_filesystem);
+        assert_eq!(
+            (
+                s.ephemeral_storage.as_str(),
+                s.ephemeral_storage_limit.as_str()
+            ),
+            ("1Gi", "1Gi")
+        );
+        assert!(s.network_policy.enabled && s.network_policy.egress.is_none());
+        assert!(s.topology_spread.spread_nodes);
     }
 }

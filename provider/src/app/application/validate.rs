@@ -4,7 +4,7 @@
 //! Each problem names the paths it depends on, so the caller can drop problems that involve a
 //! value not known until apply.
 
-use super::spec::{Input, Probe, Spec, StringMap};
+use super::spec::{Input, PROFILES, Peer, Probe, Spec, StringMap};
 use crate::app::formats::{
     is_dns_label, is_dns_subdomain, is_label_value, is_qualified_name, parse_duration,
 };
@@ -68,6 +68,8 @@ pub fn validate(spec: &Spec) -> Vec<Invalid> {
     check_lifecycle(&mut r, spec);
     check_metadata(&mut r, spec);
     check_rollout(&mut r, spec);
+    check_security(&mut r, spec);
+    check_network_policy(&mut r, spec);
     r.into_problems()
 }
 
@@ -252,6 +254,12 @@ fn check_resources(r: &mut Report, spec: &Spec) {
     } else {
         parsed("memory_limit", &spec.memory_limit)
     };
+    let disk = parsed("ephemeral_storage", &spec.ephemeral_storage);
+    let disk_limit = if spec.ephemeral_storage_limit == spec.ephemeral_storage {
+        disk
+    } else {
+        parsed("ephemeral_storage_limit", &spec.ephemeral_storage_limit)
+    };
     for (req, lim, req_attr, lim_attr, rv, lv) in [
         (
             cpu,
@@ -268,6 +276,14 @@ fn check_resources(r: &mut Report, spec: &Spec) {
             "memory_limit",
             &spec.memory,
             &spec.memory_limit,
+        ),
+        (
+            disk,
+            disk_limit,
+            "ephemeral_storage",
+            "ephemeral_storage_limit",
+            &spec.ephemeral_storage,
+            &spec.ephemeral_storage_limit,
         ),
     ] {
         if let (Some(req), Some(lim)) = (req, lim)
@@ -638,6 +654,146 @@ fn check_rollout(r: &mut Report, spec: &Spec) {
     }
 }
 
+/// Capabilities the Pod Security "baseline" standard allows a container to add (the
+/// container runtime's default set); "restricted" allows only NET_BIND_SERVICE.
+pub const BASELINE_CAPABILITIES: [&str; 13] = [
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+];
+pub const RESTRICTED_CAPABILITIES: [&str; 1] = ["NET_BIND_SERVICE"];
+
+fn check_security(r: &mut Report, spec: &Spec) {
+    let s = &spec.security;
+    if !PROFILES.contains(&s.profile.as_str()) {
+        r.add(
+            path(&["security", "profile"]),
+            "Invalid security profile",
+            format!(
+                "security.profile {:?} is not a profile; use \"baseline\" (the default) or \"restricted\" (the Pod Security restricted standard)",
+                s.profile
+            ),
+        );
+        return;
+    }
+    for (attr, v) in [
+        ("run_as_user", s.run_as_user),
+        ("run_as_group", s.run_as_group),
+        ("fs_group", s.fs_group),
+    ] {
+        if let Some(v) = v
+            && !(0..=i64::from(i32::MAX)).contains(&v)
+        {
+            r.add(
+                path(&["security", attr]),
+                "Invalid ID",
+                format!("security.{attr} {v} must be a user or group ID from 0 to 2147483647"),
+            );
+        }
+    }
+    if s.restricted() && s.run_as_user == Some(0) {
+        r.related(
+            path(&["security", "run_as_user"]),
+            vec![path(&["security", "profile"])],
+            "Setting breaks the security profile",
+            "security.run_as_user 0 (root) breaks the profile \"restricted\", which runs containers as a non-root user; set a non-zero ID (e.g. 10001), or use profile \"baseline\" for an image that needs root".to_string(),
+        );
+    }
+    let allowed: &[&str] = if s.restricted() {
+        &RESTRICTED_CAPABILITIES
+    } else {
+        &BASELINE_CAPABILITIES
+    };
+    for (i, c) in s.capabilities_add.iter().enumerate() {
+        let at = with(path(&["security", "capabilities_add"]), Seg::Index(i));
+        if let Some(bare) = c.strip_prefix("CAP_") {
+            r.add(at, "Invalid capability", format!("security.capabilities_add[{i}] {c:?}: write capabilities without the CAP_ prefix, e.g. {bare:?}"));
+        } else if !allowed.contains(&c.as_str()) {
+            r.related(
+                at,
+                vec![path(&["security", "profile"])],
+                "Setting breaks the security profile",
+                format!(
+                    "security.capabilities_add[{i}] {c:?} breaks the profile {:?}, which allows adding only {}",
+                    s.profile,
+                    allowed.join(", ")
+                ),
+            );
+        }
+    }
+}
+
+/// `10.0.0.0/8` or `fd00::/8`.
+fn is_cidr(s: &str) -> bool {
+    let Some((ip, bits)) = s.split_once('/') else {
+        return false;
+    };
+    let Ok(bits) = bits.parse::<u8>() else {
+        return false;
+    };
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(_)) => bits <= 32,
+        Ok(std::net::IpAddr::V6(_)) => bits <= 128,
+        Err(_) => false,
+    }
+}
+
+fn check_peers(r: &mut Report, attr: &str, peers: &[Peer]) {
+    for (i, p) in peers.iter().enumerate() {
+        let at = with(path(&["network_policy", attr]), Seg::Index(i));
+        let what = format!("network_policy.{attr}[{i}]");
+        let pods = p.namespace.is_some() || p.pod_labels.is_some();
+        match &p.cidr {
+            Some(_) if pods => r.add(at.clone(), "Conflicting peer settings", format!("{what} sets cidr with namespace or pod_labels; a peer is either pods (namespace and/or pod_labels) or an address range (cidr)")),
+            Some(c) if !is_cidr(c) => r.add(with(at.clone(), Seg::Attr("cidr".into())), "Invalid address range", format!("{what}.cidr {c:?} is not an address range; use e.g. \"10.0.0.0/8\" or \"fd00::/8\"")),
+            None if !pods => r.add(at.clone(), "Empty peer", format!("{what} selects nothing; set namespace (e.g. \"monitoring\"), pod_labels (e.g. {{ \"app.kubernetes.io/name\" = \"frontend\" }}), both, or cidr")),
+            _ => {}
+        }
+        if let Some(ns) = &p.namespace
+            && !is_dns_label(ns)
+        {
+            r.add(
+                with(at.clone(), Seg::Attr("namespace".into())),
+                "Invalid namespace",
+                format!("{what}.namespace {ns:?} must be a namespace name (a DNS label)"),
+            );
+        }
+        for (k, v) in p.pod_labels.iter().flatten() {
+            if !is_qualified_name(k) || !is_label_value(v) {
+                r.add(
+                    with(with(at.clone(), Seg::Attr("pod_labels".into())), Seg::Key(k.clone())),
+                    "Invalid label",
+                    format!("{what}.pod_labels {k:?} = {v:?} is not a label: keys are names of at most 63 letters, digits, '-', '_' or '.' (optionally prefixed by a DNS name and '/'), values at most 63 of the same characters"),
+                );
+            }
+        }
+    }
+}
+
+fn check_network_policy(r: &mut Report, spec: &Spec) {
+    let np = &spec.network_policy;
+    check_peers(r, "allow_from", &np.allow_from);
+    check_peers(r, "egress", np.egress.as_deref().unwrap_or_default());
+    let ns = &np.ingress_controller_namespace;
+    if !ns.is_empty() && !is_dns_label(ns) {
+        r.add(
+            path(&["network_policy", "ingress_controller_namespace"]),
+            "Invalid namespace",
+            format!("network_policy.ingress_controller_namespace {ns:?} must be a namespace name (a DNS label), or \"\" to allow no ingress controller in"),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -697,5 +853,96 @@ mod tests {
                 ]),
             "{v:?}"
         );
+    }
+
+    #[test]
+    fn a_setting_that_breaks_the_profile_names_the_profile_and_the_setting() {
+        use crate::app::application::spec::SecurityInput;
+        let s = spec(|i| {
+            i.security = Some(SecurityInput {
+                profile: Some("restricted".into()),
+                run_as_user: Some(0),
+                capabilities_add: Some(vec!["NET_BIND_SERVICE".into(), "NET_RAW".into()]),
+                ..SecurityInput::default()
+            })
+        });
+        let p = problems(&s);
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p[0].0.contains("run_as_user") && p[0].1.contains("\"restricted\""));
+        assert!(
+            p[1].0.contains("Index(1)")
+                && p[1]
+                    .1
+                    .contains("\"NET_RAW\" breaks the profile \"restricted\"")
+        );
+
+        // Baseline allows the default container capabilities, not SYS_ADMIN; root is fine.
+        let s = spec(|i| {
+            i.security = Some(SecurityInput {
+                run_as_user: Some(0),
+                capabilities_add: Some(vec!["CHOWN".into(), "SYS_ADMIN".into()]),
+                ..SecurityInput::default()
+            })
+        });
+        let p = problems(&s);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].1
+                .contains("\"SYS_ADMIN\" breaks the profile \"baseline\"")
+        );
+
+        let s = spec(|i| {
+            i.security = Some(SecurityInput {
+                profile: Some("privileged".into()),
+                ..SecurityInput::default()
+            })
+        });
+        let p = problems(&s);
+        assert!(
+            p[0].1
+                .contains("\"baseline\" (the default) or \"restricted\""),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn network_policy_peers_are_pods_or_an_address_range() {
+        use crate::app::application::spec::{NetworkPolicyInput, Peer};
+        let peer = |ns: Option<&str>, cidr: Option<&str>| Peer {
+            namespace: ns.map(Into::into),
+            pod_labels: None,
+            cidr: cidr.map(Into::into),
+        };
+        let s = spec(|i| {
+            i.network_policy = Some(NetworkPolicyInput {
+                allow_from: Some(vec![
+                    peer(Some("monitoring"), None),
+                    peer(None, Some("10.0.0.0/8")),
+                    peer(Some("x"), Some("10.0.0.0/8")),
+                    peer(None, None),
+                    peer(None, Some("10.0.0.0/33")),
+                ]),
+                egress: Some(vec![peer(Some("Bad_NS"), None)]),
+                ..NetworkPolicyInput::default()
+            })
+        });
+        let p = problems(&s);
+        let details: Vec<&str> = p.iter().map(|(_, d)| d.as_str()).collect();
+        assert_eq!(details.len(), 4, "{p:?}");
+        assert!(details[0].starts_with("network_policy.allow_from[2] sets cidr with namespace"));
+        assert!(details[1].starts_with("network_policy.allow_from[3] selects nothing"));
+        assert!(details[2].starts_with("network_policy.allow_from[4].cidr \"10.0.0.0/33\""));
+        assert!(details[3].starts_with("network_policy.egress[0].namespace \"Bad_NS\""));
+    }
+
+    #[test]
+    fn an_ephemeral_storage_limit_below_its_request_is_refused() {
+        let s = spec(|i| {
+            i.ephemeral_storage = Some("4Gi".into());
+            i.ephemeral_storage_limit = Some("1Gi".into());
+        });
+        let v = validate(&s);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(v[0].path, path(&["ephemeral_storage_limit"]));
     }
 }

@@ -118,7 +118,7 @@ pub fn plan(req: &PlanRequest, provider: &ProviderConfig) -> PlanResponse {
         // Destroy: nothing to compute.
         return PlanResponse::default();
     }
-    let (spec, planned, diags) =
+    let (spec, planned, mut diags) =
         match plan::planned_state(&req.config, &provider.defaults, provider.defaults_unknown) {
             Ok(x) => x,
             Err(d) => {
@@ -128,6 +128,9 @@ pub fn plan(req: &PlanRequest, provider: &ProviderConfig) -> PlanResponse {
                 };
             }
         };
+    if req.prior_state.is_null() {
+        diags.extend(namespace_warning(&req.config, provider, &spec));
+    }
     let requires_replace = plan::requires_replace(&req.prior_state, &planned);
     let planned_identity =
         (!planned.get("id").is_some_and(Value::is_unknown)).then(|| identity(&spec));
@@ -138,6 +141,25 @@ pub fn plan(req: &PlanRequest, provider: &ProviderConfig) -> PlanResponse {
         planned_identity,
         diagnostics: diags,
     }
+}
+
+/// An app created without a namespace from either the resource or the provider's
+/// `defaults.namespace` lands in `default`, where every stray object of the cluster goes:
+/// say so when it is created (an existing app is not nagged on every plan).
+fn namespace_warning(config: &Value, provider: &ProviderConfig, spec: &Spec) -> Diagnostics {
+    let unset = config.get("namespace").is_none_or(Value::is_null);
+    if !unset || provider.defaults.namespace.is_some() || provider.defaults_unknown {
+        return Diagnostics::new();
+    }
+    Diagnostic::warning(
+        "No namespace chosen",
+        format!(
+            "jke_application {:?} goes to the namespace {:?} because neither its `namespace` nor the provider's `defaults.namespace` is set. Set one of them (e.g. `namespace = \"shop\"`, with `create_namespace = true` if it does not exist yet); the namespace cannot change later without replacing the app.",
+            spec.name, spec.namespace
+        ),
+    )
+    .at(AttrPath::attr("namespace"))
+    .into()
 }
 
 async fn live_objects(cluster: &Cluster, manifests: &[Manifest]) -> Result<Live, KubeError> {

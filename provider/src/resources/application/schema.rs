@@ -218,6 +218,8 @@ pub fn settings(mode: Mode) -> Vec<Attribute> {
             "Memory limit. Default: equal to `memory`.",
         ),
     ));
+    v.push(setting(mode, Attribute::typed("ephemeral_storage", Type::String, "Scratch disk request (container writable layer, logs, `emptyDir`), e.g. `2Gi`. Default `1Gi`.")));
+    v.push(setting(mode, Attribute::typed("ephemeral_storage_limit", Type::String, "Scratch disk limit: a pod that writes more is evicted instead of filling the node's disk. Default: equal to `ephemeral_storage`.")));
     v.push(setting(mode, Attribute::typed("replicas", Type::Number, "Number of pods when autoscaling is off; with autoscaling on, it becomes the default `autoscale.min_replicas` and the live count is left to the autoscaler. Default 2.")));
     v.push(nested(
         mode,
@@ -322,6 +324,7 @@ pub fn settings(mode: Mode) -> Vec<Attribute> {
             setting(mode, Attribute::typed("enabled", Type::Bool, "Spread pods across zones. Soft: pods are never left pending for it. Default true.")),
             setting(mode, Attribute::typed("max_skew", Type::Number, "Largest allowed difference in pod count between zones. Default 1.")),
             setting(mode, Attribute::typed("topology_key", Type::String, "Node label that names the zone. Default `topology.kubernetes.io/zone`.")),
+            setting(mode, Attribute::typed("spread_nodes", Type::Bool, "Also spread pods across nodes (`kubernetes.io/hostname`), so two replicas do not share a node when another node has room. Soft, like the zone spread. Default true.")),
         ],
         "Topology spread of the app's pods.",
     ));
@@ -332,6 +335,8 @@ pub fn settings(mode: Mode) -> Vec<Attribute> {
             setting(mode, Attribute::typed("create", Type::Bool, "Create a ServiceAccount for the app. Default true.")),
             Attribute::typed("name", Type::String, "ServiceAccount name. Default: the app's name.").optional().computed_if(r),
             setting(mode, Attribute::typed("annotations", string_map(), "Annotations, e.g. `eks.amazonaws.com/role-arn` for IAM roles for service accounts.")),
+            setting(mode, Attribute::typed("pod_identity", Type::Bool, "The app gets AWS credentials from an EKS Pod Identity association (made in AWS for this ServiceAccount), so its pods need the token. Default false.")),
+            setting(mode, Attribute::typed("automount_token", Type::Bool, "Mount the ServiceAccount token into the pods. Default: true only with an `eks.amazonaws.com/role-arn` annotation or `pod_identity = true`; an app that calls the Kubernetes API sets it.")),
         ],
         "The app's ServiceAccount.",
     ));
@@ -373,6 +378,46 @@ pub fn settings(mode: Mode) -> Vec<Attribute> {
             setting(mode, Attribute::typed("max_unavailable", Type::String, "Pods that may be unavailable during a rollout. Default `0`.")),
         ],
         "How changes roll out.",
+    ));
+    v.push(nested(
+        mode,
+        "security",
+        vec![
+            setting(mode, Attribute::typed("profile", Type::String, "Pod Security Standard the pods meet: `baseline` (default: no privilege escalation, seccomp `RuntimeDefault`, no privileged mode or host namespaces; runs images that need root, such as `nginx`) or `restricted` (also non-root, all capabilities dropped, read-only root filesystem with a writable `/tmp`).")),
+            setting(mode, Attribute::typed("run_as_user", Type::Number, "User ID the container runs as. Default: the image's. Not 0 under `restricted`.")),
+            setting(mode, Attribute::typed("run_as_group", Type::Number, "Primary group ID of the container's processes. Default: the image's.")),
+            setting(mode, Attribute::typed("fs_group", Type::Number, "Group that owns mounted volumes. Default: none.")),
+            setting(mode, Attribute::typed("read_only_root_filesystem", Type::Bool, "Mount the image read-only (`/tmp` stays writable). Default: true under `restricted`, false under `baseline`.")),
+            setting(mode, Attribute::typed("capabilities_add", Type::list(Type::String), "Linux capabilities to add, e.g. `[\"NET_BIND_SERVICE\"]`. `restricted` allows only `NET_BIND_SERVICE`; `baseline` allows the default container set (`AUDIT_WRITE`, `CHOWN`, `DAC_OVERRIDE`, `FOWNER`, `FSETID`, `KILL`, `MKNOD`, `NET_BIND_SERVICE`, `SETFCAP`, `SETGID`, `SETPCAP`, `SETUID`, `SYS_CHROOT`).")),
+        ],
+        "Security settings of the app's pods. The platform sets the profile in the provider's `defaults.security`.",
+    ));
+    let peer = |what: &str| {
+        Attribute::nested(
+            what,
+            Nesting::List,
+            vec![
+                Attribute::typed("namespace", Type::String, "Pods in this namespace (all of them unless `pod_labels` narrows it).").optional(),
+                Attribute::typed("pod_labels", string_map(), "Pods with these labels (in the app's namespace unless `namespace` is set).").optional(),
+                Attribute::typed("cidr", Type::String, "An address range, e.g. `10.0.0.0/8`; not combined with `namespace` or `pod_labels`.").optional(),
+            ],
+            if what == "allow_from" {
+                "Further sources allowed to reach the app's ports, e.g. `[{ namespace = \"monitoring\" }, { pod_labels = { \"app.kubernetes.io/name\" = \"frontend\" } }]`. Pods of the app's own namespace are always allowed."
+            } else {
+                "Where the pods may connect to. Unset (the default): anywhere. Set (even to `[]`): only these destinations and the cluster DNS."
+            },
+        )
+    };
+    v.push(nested(
+        mode,
+        "network_policy",
+        vec![
+            setting(mode, Attribute::typed("enabled", Type::Bool, "Create a NetworkPolicy for the app: its ports accept traffic only from pods of its namespace, from the ingress controller (when the app has an ingress) and from `allow_from`; a `LoadBalancer` or `NodePort` Service's ports stay open to any source. Needs a CNI that enforces policies (the VPC CNI with network policy on). Default true.")),
+            setting(mode, peer("allow_from")),
+            setting(mode, Attribute::typed("ingress_controller_namespace", Type::String, "Namespace of the ingress controller, allowed in when the app has an `ingress`. `\"\"` allows none. Default `ingress-nginx`.")),
+            setting(mode, peer("egress")),
+        ],
+        "The app's NetworkPolicy (networking.k8s.io/v1).",
     ));
     if r {
         v.push(
@@ -447,8 +492,11 @@ pub const REPLACE_ON_CHANGE: [&str; 2] = ["name", "namespace"];
 
 /// Attributes that only change what is inside the app's objects, not which objects exist:
 /// an unknown value in them leaves the planned `objects` list known.
-pub const CONTENT_ONLY: [&str; 18] = [
+pub const CONTENT_ONLY: [&str; 21] = [
     "image",
+    "ephemeral_storage",
+    "ephemeral_storage_limit",
+    "security",
     "command",
     "args",
     "env",
