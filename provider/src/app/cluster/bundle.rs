@@ -23,12 +23,19 @@ pub const COMPONENT: &str = "cluster";
 /// Names of the per-namespace objects.
 pub const LIMIT_RANGE_NAME: &str = "jke-limits";
 pub const QUOTA_NAME: &str = "jke-quota";
+pub const DEFAULT_DENY_NAME: &str = "jke-default-deny";
+
+/// Pod Security admission: the namespace labels the API server's admission reads.
+pub const POD_SECURITY_LABEL_PREFIX: &str = "pod-security.kubernetes.io/";
+pub const POD_SECURITY_ENFORCE: &str = "pod-security.kubernetes.io/enforce";
+pub const POD_SECURITY_LEVELS: [&str; 3] = ["privileged", "baseline", "restricted"];
 
 /// The kinds of object jke_cluster manages, in apply order (prune and destroy go in reverse).
-pub const KINDS: [Kind; 5] = [
+pub const KINDS: [Kind; 6] = [
     Kind::Namespace,
     Kind::LimitRange,
     Kind::ResourceQuota,
+    Kind::NetworkPolicy,
     Kind::ConfigMap,
     Kind::ClusterIssuer,
 ];
@@ -159,6 +166,35 @@ fn issuer(i: &Issuer) -> Manifest {
     )
 }
 
+/// Admission enforces the namespace's level; warnings (in kubectl and Terraform's API
+/// responses) and audit entries always measure against `restricted`, so teams see how far
+/// they are from it.
+fn pod_security_labels(level: &str) -> StringMap {
+    BTreeMap::from([
+        (POD_SECURITY_ENFORCE.to_string(), level.to_string()),
+        (
+            format!("{POD_SECURITY_LABEL_PREFIX}warn"),
+            "restricted".to_string(),
+        ),
+        (
+            format!("{POD_SECURITY_LABEL_PREFIX}audit"),
+            "restricted".to_string(),
+        ),
+    ])
+}
+
+/// Ingress to every pod of the namespace is denied unless a policy lets it in; each
+/// `jke_application` brings its own policy for its ports.
+fn default_deny(ns: &str) -> Manifest {
+    object(
+        Kind::NetworkPolicy,
+        Some(ns),
+        DEFAULT_DENY_NAME,
+        &labels(),
+        json!({ "spec": { "podSelector": {}, "policyTypes": ["Ingress"] } }),
+    )
+}
+
 /// The environment marker with the app defaults.
 fn marker(spec: &Spec) -> Manifest {
     let default_issuer = spec.default_issuer();
@@ -185,6 +221,7 @@ pub fn render(spec: &Spec) -> Vec<Manifest> {
     let namespaces = spec.namespaces.clone().unwrap_or_default();
     for (name, ns) in &namespaces {
         let mut l = ns.labels.clone().unwrap_or_default();
+        l.extend(pod_security_labels(&ns.pod_security));
         l.extend(labels());
         out.push(object(Kind::Namespace, None, name, &l, json!({})));
     }
@@ -196,6 +233,11 @@ pub fn render(spec: &Spec) -> Vec<Manifest> {
     for (name, ns) in &namespaces {
         if let Some(q) = &ns.quota {
             out.push(quota(name, q));
+        }
+    }
+    for (name, ns) in &namespaces {
+        if ns.default_deny_ingress {
+            out.push(default_deny(name));
         }
     }
     out.push(marker(spec));
@@ -222,6 +264,8 @@ mod tests {
                 "Namespace/tools",
                 "LimitRange/shop/jke-limits",
                 "ResourceQuota/shop/jke-quota",
+                "NetworkPolicy/shop/jke-default-deny",
+                "NetworkPolicy/tools/jke-default-deny",
                 "ConfigMap/kube-system/jke-environment",
                 "ClusterIssuer/letsencrypt",
                 "ClusterIssuer/letsencrypt-dns",
@@ -245,6 +289,14 @@ mod tests {
         }
         assert_eq!(objs[0].object["metadata"]["labels"]["team"], "shop");
         assert_eq!(
+            objs[0].object["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+            "restricted"
+        );
+        assert_eq!(
+            objs[4].object["spec"],
+            json!({ "podSelector": {}, "policyTypes": ["Ingress"] })
+        );
+        assert_eq!(
             objs[2].object["spec"],
             json!({ "limits": [{ "type": "Container", "default": { "cpu": "500m", "memory": "512Mi" } }] })
         );
@@ -253,11 +305,11 @@ mod tests {
             json!({ "requests.cpu": "8", "limits.cpu": "8", "requests.memory": "16Gi", "limits.memory": "16Gi", "pods": "50" })
         );
         assert_eq!(
-            objs[4].object["data"],
+            objs[6].object["data"],
             json!({ "name": "prod", "ingress_class": "nginx", "base_domain": "apps.example.com", "default_issuer": "letsencrypt" })
         );
         assert_eq!(
-            objs[5].object["spec"]["acme"],
+            objs[7].object["spec"]["acme"],
             json!({
                 "email": "platform@example.com",
                 "server": defaults::ACME_SERVER,
@@ -266,7 +318,7 @@ mod tests {
             })
         );
         assert_eq!(
-            objs[6].object["spec"]["acme"]["solvers"][0],
+            objs[8].object["spec"]["acme"]["solvers"][0],
             json!({ "dns01": { "route53": { "region": "eu-west-1", "hostedZoneID": "Z0123456789ABC", "role": "arn:aws:iam::111122223333:role/dns" } } })
         );
         assert_eq!(render(&full()), objs, "rendering is deterministic");
@@ -274,7 +326,10 @@ mod tests {
 
     #[test]
     fn only_the_marker_when_nothing_else_is_asked() {
-        let objs = render(&Spec::resolve(&input(json!({ "environment": "dev" }))));
+        let objs = render(&Spec::resolve(
+            &input(json!({ "environment": "dev" })),
+            "baseline",
+        ));
         assert_eq!(objs.len(), 1);
         assert_eq!(objs[0].object["data"], json!({ "name": "dev" }));
     }

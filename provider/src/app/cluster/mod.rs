@@ -19,26 +19,29 @@ pub(crate) mod fixtures {
     }
 
     pub fn full() -> Spec {
-        Spec::resolve(&input(json!({
-            "environment": "prod",
-            "ingress_class": "nginx",
-            "base_domain": "apps.example.com",
-            "issuers": [
-                { "name": "letsencrypt", "email": "platform@example.com", "http01_ingress_class": "nginx" },
-                { "name": "letsencrypt-dns", "email": "platform@example.com",
-                  "server": "https://acme-staging-v02.api.letsencrypt.org/directory",
-                  "dns01_route53": { "region": "eu-west-1", "hosted_zone_id": "Z0123456789ABC",
-                                     "role_arn": "arn:aws:iam::111122223333:role/dns" } }
-            ],
-            "namespaces": {
-                "shop": {
-                    "labels": { "team": "shop" },
-                    "limit_range": { "default_cpu": "500m", "default_memory": "512Mi" },
-                    "quota": { "cpu": "8", "memory": "16Gi", "pods": 50 }
-                },
-                "tools": null
-            }
-        })))
+        Spec::resolve(
+            &input(json!({
+                "environment": "prod",
+                "ingress_class": "nginx",
+                "base_domain": "apps.example.com",
+                "issuers": [
+                    { "name": "letsencrypt", "email": "platform@example.com", "http01_ingress_class": "nginx" },
+                    { "name": "letsencrypt-dns", "email": "platform@example.com",
+                      "server": "https://acme-staging-v02.api.letsencrypt.org/directory",
+                      "dns01_route53": { "region": "eu-west-1", "hosted_zone_id": "Z0123456789ABC",
+                                         "role_arn": "arn:aws:iam::111122223333:role/dns" } }
+                ],
+                "namespaces": {
+                    "shop": {
+                        "labels": { "team": "shop" },
+                        "limit_range": { "default_cpu": "500m", "default_memory": "512Mi" },
+                        "quota": { "cpu": "8", "memory": "16Gi", "pods": 50 }
+                    },
+                    "tools": null
+                }
+            })),
+            "restricted",
+        )
     }
 
     pub fn problems(spec: &Spec) -> Vec<(String, String)> {

@@ -1,7 +1,8 @@
 //! `jke_cluster`'s live objects -> drift, and a spec rebuilt from them (import).
 
 use super::bundle::{
-    MARKER_BASE_DOMAIN, MARKER_DEFAULT_ISSUER, MARKER_INGRESS_CLASS, MARKER_KEY, labels,
+    MARKER_BASE_DOMAIN, MARKER_DEFAULT_ISSUER, MARKER_INGRESS_CLASS, MARKER_KEY,
+    POD_SECURITY_ENFORCE, POD_SECURITY_LABEL_PREFIX, labels,
 };
 use super::spec::{Issuer, LimitRange, NamespaceSpec, Quota, Route53, Spec, defaults};
 use crate::app::application::spec::StringMap;
@@ -47,6 +48,7 @@ pub struct LiveNamespace {
     pub namespace: Json,
     pub limit_range: Option<Json>,
     pub quota: Option<Json>,
+    pub default_deny: Option<Json>,
 }
 
 fn str_at(j: &Json, ptr: &str) -> Option<String> {
@@ -102,7 +104,9 @@ pub fn import(
                 .map(|m| {
                     m.iter()
                         .filter(|(k, _)| {
-                            !own.contains_key(*k) && *k != "kubernetes.io/metadata.name"
+                            !own.contains_key(*k)
+                                && *k != "kubernetes.io/metadata.name"
+                                && !k.starts_with(POD_SECURITY_LABEL_PREFIX)
                         })
                         .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
                         .collect()
@@ -128,6 +132,16 @@ pub fn import(
                     labels: Some(user).filter(|u| !u.is_empty()),
                     limit_range,
                     quota,
+                    // No enforce label: nothing is enforced, which is the privileged level.
+                    pod_security: str_at(
+                        &live.namespace,
+                        &format!(
+                            "/metadata/labels/{}",
+                            POD_SECURITY_ENFORCE.replace('/', "~1")
+                        ),
+                    )
+                    .unwrap_or_else(|| "privileged".into()),
+                    default_deny_ingress: live.default_deny.is_some(),
                 },
             )
         })
@@ -162,7 +176,7 @@ mod tests {
         assert_eq!(drift(&objs, &live), Some(BTreeMap::new()));
         objects[3]["spec"]["hard"]["limits.memory"] = json!("1Gi");
         let mut live: Vec<Option<Json>> = objects.into_iter().map(Some).collect();
-        live[5] = None;
+        live[7] = None;
         let d = drift(&objs, &live).unwrap_or_default();
         assert_eq!(
             d,
@@ -204,12 +218,14 @@ mod tests {
                     namespace: find("Namespace/shop").unwrap_or_default(),
                     limit_range: find("LimitRange/shop/jke-limits"),
                     quota: find("ResourceQuota/shop/jke-quota"),
+                    default_deny: find("NetworkPolicy/shop/jke-default-deny"),
                 },
             ),
             (
                 "tools".to_string(),
                 LiveNamespace {
                     namespace: find("Namespace/tools").unwrap_or_default(),
+                    default_deny: find("NetworkPolicy/tools/jke-default-deny"),
                     ..LiveNamespace::default()
                 },
             ),

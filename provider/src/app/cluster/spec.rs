@@ -50,6 +50,8 @@ pub struct NamespaceInput {
     pub labels: Option<StringMap>,
     pub limit_range: Option<LimitRange>,
     pub quota: Option<Quota>,
+    pub pod_security: Option<String>,
+    pub default_deny_ingress: Option<bool>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
@@ -83,6 +85,9 @@ pub struct NamespaceSpec {
     pub labels: Option<StringMap>,
     pub limit_range: Option<LimitRange>,
     pub quota: Option<Quota>,
+    /// The Pod Security level the namespace enforces (`privileged`, `baseline`, `restricted`).
+    pub pod_security: String,
+    pub default_deny_ingress: bool,
 }
 
 /// Container defaults of a namespace (LimitRange `jke-limits`).
@@ -105,8 +110,10 @@ pub struct Quota {
 }
 
 impl Spec {
-    /// Fill in the defaults. Never fails: [`validate`] says what is wrong with the result.
-    pub fn resolve(input: &Input) -> Spec {
+    /// Fill in the defaults; namespaces enforce `profile` (the apps' platform profile, the
+    /// provider's `defaults.security.profile`) unless they say otherwise. Never fails:
+    /// [`validate`] says what is wrong with the result.
+    pub fn resolve(input: &Input, profile: &str) -> Spec {
         let issuers = input.issuers.as_ref().map(|list| {
             list.iter()
                 .map(|i| {
@@ -135,6 +142,8 @@ impl Spec {
                             labels: v.labels,
                             limit_range: v.limit_range,
                             quota: v.quota,
+                            pod_security: v.pod_security.unwrap_or_else(|| profile.to_string()),
+                            default_deny_ingress: v.default_deny_ingress.unwrap_or(true),
                         },
                     )
                 })
@@ -192,7 +201,7 @@ mod tests {
         assert_eq!(s.crd_wait(), Duration::from_secs(300));
         assert_eq!(s.default_issuer().as_deref(), Some("letsencrypt"));
         assert_eq!(s.id(), "prod");
-        let none = Spec::resolve(&input(json!({ "environment": "dev" })));
+        let none = Spec::resolve(&input(json!({ "environment": "dev" })), "baseline");
         assert_eq!(none.default_issuer(), None);
         assert_eq!(none.issuers, None);
     }

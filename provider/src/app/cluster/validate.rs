@@ -1,6 +1,8 @@
 //! Validation of a resolved `jke_cluster` spec, with the attribute path to blame.
 
-use super::bundle::{LABEL_COMPONENT, account_key_secret};
+use super::bundle::{
+    LABEL_COMPONENT, POD_SECURITY_LABEL_PREFIX, POD_SECURITY_LEVELS, account_key_secret,
+};
 use super::spec::{NamespaceSpec, Spec, defaults};
 use crate::app::formats::{
     is_aws_region, is_dns_label, is_dns_subdomain, is_email, is_hosted_zone_id, is_https_url,
@@ -185,9 +187,18 @@ fn check_namespace(r: &mut Report, name: &str, ns: &NamespaceSpec) {
             format!("namespace {name:?} belongs to Kubernetes; jke_cluster manages only app namespaces (removing one from `namespaces` deletes it). Choose another name, e.g. \"apps\""),
         );
     }
+    if !POD_SECURITY_LEVELS.contains(&ns.pod_security.as_str()) {
+        r.add(
+            at(&base, &[seg("pod_security")]),
+            "Invalid Pod Security level",
+            format!("{shown}.pod_security {:?} is not a Pod Security level; use \"baseline\", \"restricted\" or \"privileged\" (only for system add-ons that need the host)", ns.pod_security),
+        );
+    }
     for (k, v) in ns.labels.iter().flatten() {
         let p = at(&base, &[seg("labels"), Seg::Key(k.clone())]);
-        if k == LABEL_MANAGED_BY || k == LABEL_COMPONENT {
+        if k.starts_with(POD_SECURITY_LABEL_PREFIX) {
+            r.add(p, "Reserved label", format!("{shown}.labels key {k:?} is a Pod Security admission label, which JKE sets from pod_security; set pod_security instead"));
+        } else if k == LABEL_MANAGED_BY || k == LABEL_COMPONENT {
             r.add(p, "Reserved label", format!("{shown}.labels key {k:?} is set by JKE itself (it finds the objects it manages by it); choose another key"));
         } else if !is_qualified_name(k) {
             r.add(p, "Invalid label key", format!("{shown}.labels key {k:?} must be a name of at most 63 letters, digits, '-', '_' or '.', optionally prefixed by a DNS name and '/' (e.g. \"team\", \"example.com/tier\")"));
@@ -283,27 +294,30 @@ mod tests {
 
     #[test]
     fn bad_values_are_reported_at_their_paths_with_accepted_forms() {
-        let s = Spec::resolve(&input(json!({
-            "environment": "Prod",
-            "ingress_class": "Nginx!",
-            "base_domain": "https://example.com",
-            "crd_wait_timeout": "2h",
-            "issuers": [
-                { "name": "le", "email": "not-an-email", "server": "http://acme", "http01_ingress_class": "nginx",
-                  "dns01_route53": { "region": "europe", "hosted_zone_id": "/hostedzone/Z1", "role_arn": "arn:aws:iam::1:user/x" } },
-                { "name": "le", "email": "a@example.com" }
-            ],
-            "namespaces": {
-                "kube-system": {},
-                "Shop": {},
-                "ok": {
-                    "labels": { "app.kubernetes.io/managed-by": "me", "bad key!": "x", "tier": "-bad-" },
-                    "limit_range": { "default_cpu": "1", "default_request_cpu": "2", "default_memory": "2GB" },
-                    "quota": { "cpu": "lots", "pods": -1 }
-                },
-                "empty": { "limit_range": {}, "quota": {} }
-            }
-        })));
+        let s = Spec::resolve(
+            &input(json!({
+                "environment": "Prod",
+                "ingress_class": "Nginx!",
+                "base_domain": "https://example.com",
+                "crd_wait_timeout": "2h",
+                "issuers": [
+                    { "name": "le", "email": "not-an-email", "server": "http://acme", "http01_ingress_class": "nginx",
+                      "dns01_route53": { "region": "europe", "hosted_zone_id": "/hostedzone/Z1", "role_arn": "arn:aws:iam::1:user/x" } },
+                    { "name": "le", "email": "a@example.com" }
+                ],
+                "namespaces": {
+                    "kube-system": {},
+                    "Shop": {},
+                    "ok": {
+                        "labels": { "app.kubernetes.io/managed-by": "me", "bad key!": "x", "tier": "-bad-" },
+                        "limit_range": { "default_cpu": "1", "default_request_cpu": "2", "default_memory": "2GB" },
+                        "quota": { "cpu": "lots", "pods": -1 }
+                    },
+                    "empty": { "limit_range": {}, "quota": {} }
+                }
+            })),
+            "baseline",
+        );
         let got = problems(&s);
         let paths: Vec<&str> = got.iter().map(|(p, _)| p.as_str()).collect();
         for want in [

@@ -39,11 +39,11 @@ impl Resource for PlatformCluster {
     fn guard(&self) -> Guard {
         Guard::OwnMarker
     }
-    fn validate(&self, config: &Value, _: &ProviderConfig) -> Diagnostics {
-        validate(config)
+    fn validate(&self, config: &Value, provider: &ProviderConfig) -> Diagnostics {
+        validate(config, &plan::platform_profile(&provider.defaults))
     }
-    fn plan(&self, req: &PlanRequest, _: &ProviderConfig) -> PlanResponse {
-        plan(req)
+    fn plan(&self, req: &PlanRequest, provider: &ProviderConfig) -> PlanResponse {
+        plan(req, &plan::platform_profile(&provider.defaults))
     }
     async fn read(&self, cx: &Connected<'_>, req: &ReadRequest) -> ReadResponse {
         read(cx.cluster, cx.eks_tag, req).await
@@ -84,18 +84,18 @@ fn stop_diag(e: &Stop, what: &str) -> Diagnostic {
     }
 }
 
-pub fn validate(config: &Value) -> Diagnostics {
-    match plan::planned_state(config) {
+pub fn validate(config: &Value, profile: &str) -> Diagnostics {
+    match plan::planned_state(config, profile) {
         Ok((_, _, diags)) => diags,
         Err(d) => d,
     }
 }
 
-pub fn plan(req: &PlanRequest) -> PlanResponse {
+pub fn plan(req: &PlanRequest, profile: &str) -> PlanResponse {
     if req.proposed_new_state.is_null() {
         return PlanResponse::default();
     }
-    match plan::planned_state(&req.config) {
+    match plan::planned_state(&req.config, profile) {
         Ok((_, planned, diagnostics)) => PlanResponse {
             planned_state: planned,
             diagnostics,
@@ -377,6 +377,7 @@ async fn live_for_import(cluster: &Cluster, environment: &str) -> Result<Spec, S
     let namespaces = list(Kind::Namespace).await?;
     let limit_ranges = list(Kind::LimitRange).await?;
     let quotas = list(Kind::ResourceQuota).await?;
+    let policies = list(Kind::NetworkPolicy).await?;
     let named = |objs: &[serde_json::Value], ns: &str, name: &str| {
         objs.iter()
             .find(|o| {
@@ -395,6 +396,7 @@ async fn live_for_import(cluster: &Cluster, environment: &str) -> Result<Spec, S
                     namespace: n.clone(),
                     limit_range: named(&limit_ranges, &name, platform::LIMIT_RANGE_NAME),
                     quota: named(&quotas, &name, platform::QUOTA_NAME),
+                    default_deny: named(&policies, &name, platform::DEFAULT_DENY_NAME),
                 },
             ))
         })

@@ -1,6 +1,8 @@
 //! Terraform values of `jke_cluster` <-> the platform model, and planning without a cluster.
 
 use super::schema::resource_schema;
+use crate::app::application::spec::Input as AppInput;
+use crate::app::application::spec::defaults::SECURITY_PROFILE as DEFAULT_PROFILE;
 use crate::app::cluster::spec::{Input, Spec};
 use crate::app::cluster::{bundle, validate};
 use crate::app::object::Manifest;
@@ -51,7 +53,8 @@ pub fn encode_state(spec: &Spec, objects: &[Manifest], drift: &BTreeMap<String, 
 /// Back from state (or a planned state at apply time, where everything is known).
 pub fn decode_state(state: &Value) -> Result<(Spec, BTreeMap<String, String>), Diagnostics> {
     let decoded = decode_input(state)?;
-    let spec = Spec::resolve(&decoded.input);
+    // Every setting is in state: the profile only fills what is missing, and nothing is.
+    let spec = Spec::resolve(&decoded.input, DEFAULT_PROFILE);
     let drift = convert::string_map(state, "drift");
     Ok((spec, drift))
 }
@@ -67,17 +70,31 @@ fn changes_objects(p: &AttrPath) -> bool {
         [PathStep::Attr(a), _] => a == "issuers" || a == "namespaces",
         [PathStep::Attr(a), PathStep::Index(_), PathStep::Attr(b)] => a == "issuers" && b == "name",
         [PathStep::Attr(a), PathStep::Key(_), PathStep::Attr(b)] => {
-            a == "namespaces" && (b == "limit_range" || b == "quota")
+            a == "namespaces"
+                && matches!(b.as_str(), "limit_range" | "quota" | "default_deny_ingress")
         }
         _ => false,
     }
 }
 
+/// The Pod Security level app namespaces enforce unless they say otherwise: the profile the
+/// platform gives its apps (`defaults.security.profile` in the provider block).
+pub fn platform_profile(app_defaults: &AppInput) -> String {
+    app_defaults
+        .security
+        .as_ref()
+        .and_then(|s| s.profile.clone())
+        .unwrap_or_else(|| DEFAULT_PROFILE.to_string())
+}
+
 /// The planned state for `config`: defaults filled in, unknowns kept unknown, and the
 /// computed attributes that depend on unknowns unknown too. Needs no cluster.
-pub fn planned_state(config: &Value) -> Result<(Spec, Value, Diagnostics), Diagnostics> {
+pub fn planned_state(
+    config: &Value,
+    profile: &str,
+) -> Result<(Spec, Value, Diagnostics), Diagnostics> {
     let decoded = decode_input(config)?;
-    let spec = Spec::resolve(&decoded.input);
+    let spec = Spec::resolve(&decoded.input, profile);
     let diags = problems(&decoded, &spec);
     let mut planned = encode_state(&spec, &bundle::render(&spec), &BTreeMap::new());
     for u in &decoded.unknowns {
@@ -138,7 +155,7 @@ mod tests {
     }
 
     fn plan(c: &Value) -> (Value, Diagnostics) {
-        let (_, planned, diags) = planned_state(c)
+        let (_, planned, diags) = planned_state(c, DEFAULT_PROFILE)
             .map_err(|d| format!("{d:?}"))
             .unwrap_or_else(|e| panic!("{e}"));
         (planned, diags)
@@ -253,6 +270,7 @@ mod tests {
             Some(&Value::List(vec![
                 Value::string("Namespace/shop"),
                 Value::string("ResourceQuota/shop/jke-quota"),
+                Value::string("NetworkPolicy/shop/jke-default-deny"),
                 Value::string("ConfigMap/kube-system/jke-environment"),
             ]))
         );

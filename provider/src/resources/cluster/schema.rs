@@ -1,7 +1,7 @@
 //! The `jke_cluster` schema: the attribute contract, with a description for each.
 
 use crate::app::cluster::bundle::{
-    LABEL_COMPONENT, LIMIT_RANGE_NAME, MARKER_NAME, MARKER_NAMESPACE, QUOTA_NAME,
+    DEFAULT_DENY_NAME, LABEL_COMPONENT, LIMIT_RANGE_NAME, MARKER_NAME, MARKER_NAMESPACE, QUOTA_NAME,
 };
 use crate::app::cluster::spec::defaults;
 use crate::plugin::{Attribute, Block, Nesting, Schema, Type};
@@ -31,7 +31,9 @@ pub fn resource_schema() -> Schema {
         .optional(),
     ];
     let namespace = vec![
-        Attribute::typed("labels", Type::map(Type::String), &format!("Labels on the Namespace (besides `app.kubernetes.io/managed-by` and `{LABEL_COMPONENT}`, which JKE sets).")).optional(),
+        Attribute::typed("labels", Type::map(Type::String), &format!("Labels on the Namespace (besides `app.kubernetes.io/managed-by`, `{LABEL_COMPONENT}` and the Pod Security labels, which JKE sets).")).optional(),
+        string("pod_security", "Pod Security level the API server enforces on the namespace's pods: `baseline`, `restricted` or `privileged` (only for add-ons that need the host). Written as the `pod-security.kubernetes.io/enforce` label; `warn` and `audit` are always `restricted`. Default: the provider's `defaults.security.profile`, else `baseline`.").optional().computed(),
+        Attribute::typed("default_deny_ingress", Type::Bool, &format!("A NetworkPolicy `{DEFAULT_DENY_NAME}` that denies ingress to every pod of the namespace; each `jke_application`'s own policy opens its ports. Default true.")).optional().computed(),
         Attribute::nested(
             "limit_range",
             Nesting::Single,
