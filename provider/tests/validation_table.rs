@@ -4,7 +4,7 @@
 //! blocks, the attribute path the problem must be reported at (as `display(path)` prints
 //! it) and the fragment its detail must contain (the same fragment the e2e test asserts).
 //!
-//! Coverage: every one of the e2e test's 52 `BAD_INPUTS` is here; all of them are attributes
+//! Coverage: every one of the e2e test's 58 `BAD_INPUTS` is here; all of them are attributes
 //! of one `jke_application` with values of the right Terraform type, so the domain validator
 //! decides each of them. Not representable at this level, because they are not decisions of
 //! `validate_input`/`validate`:
@@ -242,6 +242,36 @@ fn rows() -> Vec<(Json, &'static str, &'static str)> {
             "rollout.progress_deadline_seconds",
             "between 1 and 86400",
         ),
+        (
+            json!({"security": {"profile": "strict"}}),
+            "security.profile",
+            "\"baseline\" (the default) or \"restricted\"",
+        ),
+        (
+            json!({"security": {"profile": "restricted", "run_as_user": 0}}),
+            "security.run_as_user",
+            "breaks the profile \"restricted\"",
+        ),
+        (
+            json!({"security": {"capabilities_add": ["SYS_ADMIN"]}}),
+            "security.capabilities_add[0]",
+            "\"SYS_ADMIN\" breaks the profile \"baseline\"",
+        ),
+        (
+            json!({"network_policy": {"allow_from": [{"cidr": "10.0.0.0/33"}]}}),
+            "network_policy.allow_from[0].cidr",
+            "is not an address range",
+        ),
+        (
+            json!({"network_policy": {"egress": [{}]}}),
+            "network_policy.egress[0]",
+            "selects nothing",
+        ),
+        (
+            json!({"ephemeral_storage": "4Gi", "ephemeral_storage_limit": "1Gi"}),
+            "ephemeral_storage_limit",
+            "less than ephemeral_storage",
+        ),
     ]
 }
 
@@ -292,8 +322,8 @@ fn the_base_app_is_valid() {
 
 #[test]
 fn the_table_has_every_e2e_bad_input() {
-    // tests/e2e/test_validation.py BAD_INPUTS has 52 rows; keep the two in step.
-    assert_eq!(rows().len(), 52);
+    // tests/e2e/test_validation.py BAD_INPUTS has 58 rows; keep the two in step.
+    assert_eq!(rows().len(), 58);
 }
 
 #[test]

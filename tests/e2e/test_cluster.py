@@ -51,7 +51,7 @@ def test_apply_creates_the_bundle_and_a_second_plan_is_empty(cluster, tf, namesp
     tf.apply()
     d = cluster.apps.read_namespaced_deployment("web", namespace)
     assert d.status.available_replicas == 2, "the app starts at the autoscaling floor and is available"
-    assert d.spec.template.spec.containers[0].resources.requests == {"cpu": "50m", "memory": "64Mi"}
+    assert d.spec.template.spec.containers[0].resources.requests == {"cpu": "50m", "memory": "64Mi", "ephemeral-storage": "1Gi"}
     assert d.metadata.labels["app.kubernetes.io/managed-by"] == "jke"
     assert any(m.manager == "jke" and m.operation == "Apply" for m in d.metadata.managed_fields)
     pods = cluster.core.list_namespaced_pod(namespace, label_selector="app.kubernetes.io/instance=web").items
@@ -130,6 +130,7 @@ def test_app_deleted_out_of_band_is_planned_for_creation(cluster, tf, namespace)
         cluster.autoscaling.delete_namespaced_horizontal_pod_autoscaler,
         cluster.policy.delete_namespaced_pod_disruption_budget,
         cluster.core.delete_namespaced_service_account,
+        cluster.networking.delete_namespaced_network_policy,
     ):
         delete("web", namespace)
     r = tf.plan_exitcode()

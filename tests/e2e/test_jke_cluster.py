@@ -257,6 +257,12 @@ def test_namespaces_get_limit_range_and_quota_and_drift_shows(cluster, tf, unmar
     n = cluster.core.read_namespace(ns)
     assert n.metadata.labels["team"] == "shop"
     assert n.metadata.labels["jke.dev/component"] == "cluster"
+    # Pod Security admission enforces the platform's app profile (baseline by default) and
+    # warns against restricted; ingress is denied unless an app's own policy opens it.
+    assert n.metadata.labels["pod-security.kubernetes.io/enforce"] == "baseline"
+    assert n.metadata.labels["pod-security.kubernetes.io/warn"] == "restricted"
+    deny = cluster.networking.read_namespaced_network_policy("jke-default-deny", ns)
+    assert deny.spec.policy_types == ["Ingress"] and not deny.spec.ingress and deny.spec.pod_selector.match_labels is None
     lr = cluster.core.read_namespaced_limit_range("jke-limits", ns)
     assert lr.spec.limits[0].default == {"cpu": "500m", "memory": "512Mi"}
     assert lr.spec.limits[0].default_request["cpu"] == "250m"

@@ -65,6 +65,12 @@ BAD_INPUTS = [
     ('rollout = { timeout = "5 minutes" }', "rollout.timeout", "duration"),
     ('rollout = { max_surge = "0", max_unavailable = "0" }', "rollout.max_unavailable", "both zero"),
     ("rollout = { progress_deadline_seconds = 0 }", "rollout.progress_deadline_seconds", "between 1 and 86400"),
+    ('security = { profile = "strict" }', "security.profile", '"baseline" (the default) or "restricted"'),
+    ('security = { profile = "restricted", run_as_user = 0 }', "security.run_as_user", 'breaks the profile "restricted"'),
+    ('security = { capabilities_add = ["SYS_ADMIN"] }', "security.capabilities_add[0]", '"SYS_ADMIN" breaks the profile "baseline"'),
+    ('network_policy = { allow_from = [{ cidr = "10.0.0.0/33" }] }', "network_policy.allow_from[0].cidr", "is not an address range"),
+    ("network_policy = { egress = [{}] }", "network_policy.egress[0]", "selects nothing"),
+    ('ephemeral_storage = "4Gi"\n  ephemeral_storage_limit = "1Gi"', "ephemeral_storage_limit", "less than ephemeral_storage"),
 ]
 
 
@@ -173,7 +179,11 @@ def test_valid_app_plans_defaults_without_a_cluster(tf):
         "Service/web",
         "HorizontalPodAutoscaler/web",
         "PodDisruptionBudget/web",
+        "NetworkPolicy/web",
     ]
+    assert after["security"]["profile"] == "baseline"
+    assert after["service_account"]["automount_token"] is False
+    assert after["network_policy"]["enabled"] is True
 
 
 def test_provider_defaults_apply_and_the_resource_wins(tf):

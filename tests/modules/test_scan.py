@@ -12,7 +12,10 @@ Run: .venv/bin/python -m pytest -q tests/modules/test_scan.py
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +90,40 @@ def test_scanner_refuses_an_acceptance_without_a_reason(tmp_path: Path):
                          cwd=ROOT, text=True, capture_output=True, timeout=600)
     assert res.returncode == 2
     assert "non-empty" in res.stderr
+
+
+def load_scan_module():
+    """tests/scan as a module (it has no .py suffix): its checkov lookup and JSON reader."""
+    loader = importlib.machinery.SourceFileLoader("jke_scan", str(SCAN))
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader("jke_scan", loader))
+    sys.modules["jke_scan"] = module  # its dataclasses look their module up there
+    loader.exec_module(module)
+    return module
+
+
+def test_rendered_manifests_have_only_the_accepted_findings_and_restricted_passes_the_pod_checks():
+    """checkov (framework kubernetes) over the golden manifests the provider renders: the checks
+    that fail are exactly those tests/scan-accepted-manifests.json explains, and the app with
+    security = { profile = "restricted" } passes every container-hardening check."""
+    scan = load_scan_module()
+    res = subprocess.run(
+        [scan.checkov_binary(), "--directory", "provider/tests/golden", "--framework", "kubernetes", "--output", "json",
+         "--skip-download", "--skip-results-upload"],
+        cwd=ROOT, text=True, capture_output=True, timeout=900,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("BC_", "PRISMA_"))},
+    )
+    assert res.returncode in (0, 1), res.stderr[-3000:]
+    reports = scan._reports(res.stdout)
+    failed = [c for r in reports for c in r.get("results", {}).get("failed_checks", [])]
+    passed = sum(r.get("summary", {}).get("passed", 0) for r in reports)
+    assert passed > 0 and not any(r.get("summary", {}).get("parsing_errors") for r in reports)
+    accepted = {e["check"]: e["reason"] for e in json.loads((ROOT / "tests/scan-accepted-manifests.json").read_text())}
+    seen = {c["check_id"] for c in failed}
+    assert seen - set(accepted) == set(), "findings not explained in tests/scan-accepted-manifests.json:\n" + "\n".join(
+        f"  {c['check_id']} {c['resource']} ({c['file_path']}): {c['check_name']}" for c in failed if c["check_id"] not in accepted)
+    assert set(accepted) - seen == set(), f"accepted but no longer reported (remove them): {sorted(set(accepted) - seen)}"
+    restricted = {c["check_id"] for c in failed if c["file_path"].endswith("security_restricted.yaml")}
+    hardening = {"CKV_K8S_22", "CKV_K8S_23", "CKV_K8S_28", "CKV_K8S_37", "CKV_K8S_40"}
+    assert restricted & hardening == set(), f"the restricted app fails {sorted(restricted & hardening)}"
+    token = {c["file_path"].rsplit("/", 1)[-1] for c in failed if c["check_id"] == "CKV_K8S_38"}
+    assert token == {"security_restricted.yaml"}, "only the app with an IAM role mounts the token"

@@ -157,6 +157,17 @@ impl Cluster {
         }
         reasons.sort();
         reasons.dedup();
+        if reasons.is_empty() {
+            // No pods at all: the ReplicaSet could not create them (admission refused them,
+            // e.g. Pod Security or a quota), and the Deployment carries its message.
+            reasons.extend(
+                d.status
+                    .iter()
+                    .flat_map(|s| s.conditions.iter().flatten())
+                    .filter(|c| c.type_ == "ReplicaFailure" && c.status == "True")
+                    .filter_map(|c| c.message.clone()),
+            );
+        }
         match reasons.first() {
             Some(r) => format!("{available}/{want} pods available: {r}"),
             None => format!("{available}/{want} pods available"),
