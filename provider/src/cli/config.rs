@@ -14,10 +14,10 @@
 //! ```
 
 use super::CliError;
-use crate::app::cluster::bundle::{MARKER_KEY, MARKER_NAME, MARKER_NAMESPACE};
 use crate::kube::settings::{
-    ClusterSettings, Connection, EksSettings, FieldManager, KubernetesSettings, Marker,
+    ClusterSettings, Connection, EksSettings, FieldManager, KubernetesSettings,
 };
+use crate::resources::provider_config::environment_marker;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -84,11 +84,7 @@ impl Environment {
             connection: self.connection.clone(),
             environment: Some(self.name.clone()),
             // The marker jke_cluster writes and the provider's guard reads.
-            marker: Marker {
-                namespace: MARKER_NAMESPACE.into(),
-                name: MARKER_NAME.into(),
-                key: MARKER_KEY.into(),
-            },
+            marker: environment_marker(),
             field_manager: FieldManager::default(),
         }
     }

@@ -156,7 +156,7 @@ async fn connect(env_name: &str, namespace: Option<String>) -> Result<Target, Cl
     let cluster = Cluster::connect(&env.cluster_settings())
         .await
         .map_err(|e| match e {
-            KubeError::WrongEnvironment(m) => CliError::Failed(format!(
+            KubeError::WrongEnvironment { message: m, .. } => CliError::Failed(format!(
                 "refusing to work on this cluster: {m} (environment {env_name} in {})",
                 config.path.display()
             )),

@@ -81,7 +81,7 @@ async fn config_for(k: &KubernetesSettings) -> Result<Config, KubeError> {
 }
 
 fn wrong_eks_environment(want: &str, tag: &str, host: &str) -> KubeError {
-    KubeError::WrongEnvironment(format!(
+    KubeError::wrong_environment(format!(
         "configured for environment {want:?} but the EKS cluster at {host} is tagged {} = {tag:?}; nothing was changed",
         super::eks::ENVIRONMENT_TAG
     ))
@@ -183,11 +183,11 @@ impl Cluster {
         let m = &self.settings.marker;
         match self.environment_marker().await? {
             Some(h) if &h == want => Ok(()),
-            Some(h) => Err(KubeError::WrongEnvironment(format!(
+            Some(h) => Err(KubeError::wrong_environment(format!(
                 "configured for environment {want:?} but the cluster at {} is {h:?} (ConfigMap {m}); nothing was changed",
                 self.host
             ))),
-            None => Err(KubeError::WrongEnvironment(format!(
+            None => Err(KubeError::unmarked(format!(
                 "configured for environment {want:?} but the cluster at {} does not say which environment it is (no ConfigMap {m} with key {:?}); nothing was changed",
                 self.host, m.key
             ))),
@@ -211,20 +211,20 @@ pub fn marker_allows(
     if let Some(p) = provider_env
         && p != resource_env
     {
-        return Err(KubeError::WrongEnvironment(format!(
+        return Err(KubeError::wrong_environment(format!(
             "configured for environment {p:?} but the cluster resource is for {resource_env:?}; nothing was changed. Use the same environment in both"
         )));
     }
     if let Some(t) = eks_tag
         && t != resource_env
     {
-        return Err(KubeError::WrongEnvironment(format!(
+        return Err(KubeError::wrong_environment(format!(
             "the EKS cluster at {host} is tagged {} = {t:?} but the cluster resource is for {resource_env:?}; nothing was changed",
             super::eks::ENVIRONMENT_TAG
         )));
     }
     match marker {
-        Some(have) if have != resource_env => Err(KubeError::WrongEnvironment(format!(
+        Some(have) if have != resource_env => Err(KubeError::wrong_environment(format!(
             "the cluster at {host} is marked as environment {have:?} (ConfigMap {m}) but the cluster resource is for {resource_env:?}; nothing was changed. To re-purpose the cluster, delete that ConfigMap first"
         ))),
         _ => Ok(()),
@@ -249,7 +249,7 @@ mod tests {
         assert!(marker_allows(Some("dev"), "dev", Some("dev"), None, h).is_ok());
         assert!(marker_allows(Some("dev"), "dev", None, Some("dev"), h).is_ok());
         let refused = |r: Result<(), KubeError>| match r {
-            Err(KubeError::WrongEnvironment(m)) => m,
+            Err(KubeError::WrongEnvironment { message, .. }) => message,
             other => panic!("expected a refusal, got {other:?}"),
         };
         let m = refused(marker_allows(None, "dev", Some("prod"), None, h));

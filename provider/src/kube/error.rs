@@ -13,8 +13,9 @@ pub enum KubeError {
     #[error("{0}")]
     Settings(String),
     /// The environment guard refused the cluster; nothing was read or written after the check.
-    #[error("{0}")]
-    WrongEnvironment(String),
+    /// `unmarked`: the cluster says no environment at all (rather than another one).
+    #[error("{message}")]
+    WrongEnvironment { message: String, unmarked: bool },
     /// The API server could not be reached or the connection broke; worth retrying.
     #[error("cannot reach the Kubernetes API at {host} ({action}): {source}")]
     Transient {
@@ -60,6 +61,23 @@ pub enum KubeError {
     DeleteTimeout { waited: Duration, left: Vec<String> },
     #[error("cancelled: asked to stop")]
     Cancelled,
+}
+
+impl KubeError {
+    /// The guard found the cluster marked (or tagged) as another environment.
+    pub fn wrong_environment(message: String) -> Self {
+        KubeError::WrongEnvironment {
+            message,
+            unmarked: false,
+        }
+    }
+    /// The guard found no environment marker on the cluster.
+    pub fn unmarked(message: String) -> Self {
+        KubeError::WrongEnvironment {
+            message,
+            unmarked: true,
+        }
+    }
 }
 
 impl KubeError {

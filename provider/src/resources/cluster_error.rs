@@ -11,10 +11,10 @@ fn advice(e: &KubeError) -> Option<String> {
             "set kubernetes = { host, cluster_ca_certificate, token } (or client_certificate and client_key, or config_path with config_context) or eks = { cluster_name, region } in the provider \"jke\" block".into(),
         ),
         KubeError::Settings(_) => Some("check the kubernetes or eks settings of the provider \"jke\" block".into()),
-        KubeError::WrongEnvironment(m) if m.contains("does not say which environment") => Some(
+        KubeError::WrongEnvironment { unmarked: true, .. } => Some(
             "check the provider's connection settings, or mark the cluster with a jke_cluster resource for this environment".into(),
         ),
-        KubeError::WrongEnvironment(_) => Some("check the provider's connection settings and environment".into()),
+        KubeError::WrongEnvironment { .. } => Some("check the provider's connection settings and environment".into()),
         KubeError::Conflict { managers, .. } => Some(format!(
             "another field manager ({}) owns these fields; set field_manager = {{ force_conflicts = true }} in the provider block to take them over, or remove them from the other tool",
             if managers.is_empty() { "unnamed".to_string() } else { managers.join(", ") }
@@ -69,7 +69,7 @@ mod tests {
             d.contains("helm") && d.contains("force_conflicts = true"),
             "{d}"
         );
-        let d = detail(&KubeError::WrongEnvironment(
+        let d = detail(&KubeError::unmarked(
             "configured for environment \"prod\" but the cluster at https://k does not say which environment it is".into(),
         ));
         assert!(d.contains("jke_cluster"), "{d}");

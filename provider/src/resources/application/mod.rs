@@ -73,10 +73,13 @@ impl Resource for Application {
     }
 }
 
-/// The kinds an app may own in its namespace (the namespace itself is shared).
-fn app_types() -> Vec<crate::kube::ResourceType> {
-    let kinds: Vec<Kind> = KINDS.into_iter().filter(|k| k.namespaced()).collect();
-    resource_types(&kinds)
+/// The kinds an app may own in its namespace (the namespace itself is shared); built once.
+fn app_types() -> &'static [crate::kube::ResourceType] {
+    static TYPES: std::sync::OnceLock<Vec<crate::kube::ResourceType>> = std::sync::OnceLock::new();
+    TYPES.get_or_init(|| {
+        let kinds: Vec<Kind> = KINDS.into_iter().filter(|k| k.namespaced()).collect();
+        resource_types(&kinds)
+    })
 }
 
 /// Problems in the provider's `defaults`, found by resolving a sample app over them.
@@ -250,7 +253,7 @@ async fn converge(
     }
     let pruned = cluster
         .prune(
-            &app_types(),
+            app_types(),
             Some(&spec.namespace),
             &bundle::app_label_selector(&spec.name),
             &object_refs(manifests),
@@ -381,7 +384,7 @@ async fn destroy(cluster: &Cluster, prior_state: &Value) -> ApplyResponse {
         .collect();
     let selector = bundle::app_label_selector(&spec.name);
     match cluster
-        .list_types(&app_types(), Some(&spec.namespace), &selector)
+        .list_types(app_types(), Some(&spec.namespace), &selector)
         .await
     {
         Ok(found) => {
