@@ -4,8 +4,13 @@ use super::client::Cluster;
 use super::error::KubeError;
 use super::object::{ObjectRef, ResourceType};
 use super::read::is_404;
-use kube::api::{DeleteParams, PropagationPolicy};
+use futures::future::try_join_all;
+use futures::{StreamExt, TryStreamExt};
+use kube::api::{DeleteParams, PropagationPolicy, WatchEvent, WatchParams};
 use std::time::Duration;
+
+/// How long one watch lasts before the server ends it (and the wait reads again).
+const WATCH_SECONDS: u32 = 60;
 
 /// How dependents of a deleted object go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,38 +50,67 @@ impl Cluster {
         }
     }
 
-    /// Delete all `refs` (in reverse order: traffic stops before the pods go) and wait until
-    /// every one is gone, or `timeout` passes.
+    /// Delete all `refs` and wait until every one is gone, or `timeout` passes. Everything
+    /// but the workloads goes first (Ingress, Service, policies: traffic stops before the
+    /// pods go), then the workloads; the deletes of each step are sent at once, and the wait
+    /// watches each object still there instead of polling.
     pub async fn delete_and_wait(
         &self,
         refs: &[ObjectRef],
         how: Propagation,
         timeout: Duration,
     ) -> Result<(), KubeError> {
-        for r in refs.iter().rev() {
-            self.delete(r, how).await?;
+        let (workloads, rest): (Vec<&ObjectRef>, Vec<&ObjectRef>) =
+            refs.iter().partition(|r| r.ty.kind == "Deployment");
+        for step in [rest, workloads] {
+            try_join_all(step.into_iter().map(|r| self.delete(r, how))).await?;
         }
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let left: Vec<String> = self
-                .get_all(refs)
-                .await?
-                .iter()
-                .zip(refs)
-                .filter(|(o, _)| o.is_some())
-                .map(|(_, r)| r.describe())
-                .collect();
-            if left.is_empty() {
-                return Ok(());
-            }
-            if tokio::time::Instant::now() > deadline {
-                return Err(KubeError::DeleteTimeout {
+        let all_gone = try_join_all(refs.iter().map(|r| self.wait_gone(r)));
+        match tokio::time::timeout(timeout, all_gone).await {
+            Ok(done) => done.map(|_| ()),
+            Err(_) => {
+                let left: Vec<String> = self
+                    .get_all(refs)
+                    .await?
+                    .iter()
+                    .zip(refs)
+                    .filter(|(o, _)| o.is_some())
+                    .map(|(_, r)| r.describe())
+                    .collect();
+                if left.is_empty() {
+                    return Ok(());
+                }
+                Err(KubeError::DeleteTimeout {
                     waited: timeout,
                     left,
-                });
+                })
             }
-            tracing::debug!(waiting_for = ?left, "waiting for deletion");
-            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// Returns when `r` no longer exists: one GET, then a watch on that one object from
+    /// the version read until it is deleted (again after the server ends a watch).
+    async fn wait_gone(&self, r: &ObjectRef) -> Result<(), KubeError> {
+        let api = self.api(r);
+        let fail = |e| self.err(e, format!("wait for the deletion of {}", r.describe()));
+        loop {
+            let Some(obj) = api.get_opt(&r.name).await.map_err(fail)? else {
+                return Ok(());
+            };
+            let version = obj.metadata.resource_version.unwrap_or_default();
+            let params = WatchParams::default()
+                .fields(&format!("metadata.name={}", r.name))
+                .timeout(WATCH_SECONDS);
+            tracing::debug!(object = %r.describe(), "watching until deleted");
+            let mut events = api.watch(&params, &version).await.map_err(fail)?.boxed();
+            while let Some(event) = events.try_next().await.map_err(fail)? {
+                match event {
+                    WatchEvent::Deleted(_) => return Ok(()),
+                    // The version read is too old to watch from: read again.
+                    WatchEvent::Error(_) => break,
+                    _ => {}
+                }
+            }
         }
     }
 
