@@ -52,8 +52,8 @@ impl Cluster {
 
     /// Delete all `refs` and wait until every one is gone, or `timeout` passes. Everything
     /// but the workloads goes first (Ingress, Service, policies: traffic stops before the
-    /// pods go), then the workloads; the deletes of each step are sent at once, and the wait
-    /// watches each object still there instead of polling.
+    /// pods go), then the workloads with `how`; the deletes of each step are sent at once,
+    /// and the wait watches each object still there instead of polling.
     pub async fn delete_and_wait(
         &self,
         refs: &[ObjectRef],
@@ -62,9 +62,15 @@ impl Cluster {
     ) -> Result<(), KubeError> {
         let (workloads, rest): (Vec<&ObjectRef>, Vec<&ObjectRef>) =
             refs.iter().partition(|r| r.ty.kind == "Deployment");
-        for step in [rest, workloads] {
-            try_join_all(step.into_iter().map(|r| self.delete(r, how))).await?;
-        }
+        // Only workloads have dependents worth waiting for (ReplicaSets, pods). The others
+        // go at once: with foreground propagation each would wait for the garbage collector
+        // to clear its finalizer, seconds per object on a busy controller manager.
+        try_join_all(
+            rest.into_iter()
+                .map(|r| self.delete(r, Propagation::Background)),
+        )
+        .await?;
+        try_join_all(workloads.into_iter().map(|r| self.delete(r, how))).await?;
         let all_gone = try_join_all(refs.iter().map(|r| self.wait_gone(r)));
         match tokio::time::timeout(timeout, all_gone).await {
             Ok(done) => done.map(|_| ()),
