@@ -388,7 +388,11 @@ impl Spec {
         let d = Some(provider);
         let name = input.name.clone().unwrap_or_default();
         let ports = resolve_ports(input.port, input.ports.as_deref());
-        let first_port = ports.first().map(|p| p.container_port);
+        // Probes connect over TCP: a UDP or SCTP port cannot answer them.
+        let first_port = ports
+            .iter()
+            .find(|p| p.protocol == "TCP")
+            .map(|p| p.container_port);
         let cpu = layered!(input, d, cpu).unwrap_or_else(|| defaults::CPU.into());
         let memory = layered!(input, d, memory).unwrap_or_else(|| defaults::MEMORY.into());
         // Requests equal limits unless a limit is given: predictable scheduling, no overcommit.
@@ -951,5 +955,21 @@ mod tests {
         );
         assert!(s.network_policy.enabled && s.network_policy.egress.is_none());
         assert!(s.topology_spread.spread_nodes);
+    }
+
+    #[test]
+    fn the_default_probe_checks_the_first_tcp_port_and_a_udp_only_app_has_none() {
+        let port = |n: i64, protocol: &str| PortInput {
+            container_port: Some(n),
+            protocol: Some(protocol.into()),
+            ..PortInput::default()
+        };
+        let mut dns = input("dns", "coredns:1.11");
+        dns.ports = Some(vec![port(53, "UDP"), port(9153, "TCP")]);
+        let s = Spec::resolve(&dns, &Input::default());
+        assert!(s.readiness_probe.enabled && s.readiness_probe.port == Some(9153));
+        dns.ports = Some(vec![port(53, "UDP")]);
+        let s = Spec::resolve(&dns, &Input::default());
+        assert!(!s.readiness_probe.enabled);
     }
 }

@@ -145,13 +145,14 @@ fn check_ports(r: &mut Report, spec: &Spec) {
                 "Invalid port",
                 format!("container_port {} is outside 1..65535", p.container_port),
             );
-        } else if !container.insert(p.container_port) {
+        } else if !container.insert((p.container_port, p.protocol.clone())) {
+            // The same number may serve TCP and UDP (DNS does), not the same protocol twice.
             r.add(
                 at("container_port"),
                 "Duplicate port",
                 format!(
-                    "container_port {} is listed more than once in ports",
-                    p.container_port
+                    "container_port {} with protocol {} is listed more than once in ports",
+                    p.container_port, p.protocol
                 ),
             );
         }
@@ -377,7 +378,8 @@ fn check_scaling(r: &mut Report, spec: &Spec) {
                 let attr = if b.max_unavailable.is_some() { "max_unavailable" } else { "min_available" };
                 match int_or_percent(v) {
                     None => r.add(path(&["disruption_budget", attr]), "Invalid disruption budget", format!("disruption_budget.{attr} {v:?} must be a whole number (\"1\") or a percentage (\"25%\")")),
-                    Some((n, false)) if attr == "max_unavailable" && n == 0 => r.add(path(&["disruption_budget", attr]), "Disruption budget blocks node drains", "disruption_budget.max_unavailable = 0 never lets a node drain evict a pod; use at least 1 (or a percentage)".to_string()),
+                    Some((0, pct)) if attr == "max_unavailable" => r.add(path(&["disruption_budget", attr]), "Disruption budget blocks node drains", format!("disruption_budget.max_unavailable = {v:?} never lets a node drain evict a pod; use at least {}", if pct { "1% (or a whole number such as \"1\")" } else { "1 (or a percentage)" })),
+                    Some((100, true)) if attr == "min_available" => r.add(path(&["disruption_budget", attr]), "Disruption budget blocks node drains", "disruption_budget.min_available = \"100%\" never lets a node drain evict a pod; use a smaller percentage or max_unavailable".to_string()),
                     Some((n, false)) if attr == "min_available" => {
                         let floor = if spec.autoscale.enabled { spec.autoscale.min_replicas } else { spec.replicas };
                         if n >= floor && floor > 0 {
@@ -944,5 +946,45 @@ mod tests {
         let v = validate(&s);
         assert_eq!(v.len(), 1, "{v:?}");
         assert_eq!(v[0].path, path(&["ephemeral_storage_limit"]));
+    }
+
+    #[test]
+    fn one_port_number_may_serve_tcp_and_udp_and_a_budget_must_allow_evictions() {
+        let port = |n: i64, protocol: &str| PortInput {
+            container_port: Some(n),
+            protocol: Some(protocol.into()),
+            name: Some(format!("{}-{n}", protocol.to_lowercase())),
+            ..Default::default()
+        };
+        let s = spec(|i| {
+            i.port = None;
+            i.ports = Some(vec![port(53, "UDP"), port(53, "TCP")]);
+        });
+        assert_eq!(problems(&s), vec![]);
+        let s = spec(|i| {
+            i.port = None;
+            i.ports = Some(vec![port(53, "UDP"), port(53, "UDP")]);
+        });
+        assert!(
+            problems(&s)[0]
+                .1
+                .contains("container_port 53 with protocol UDP")
+        );
+
+        use crate::app::application::spec::DisruptionBudgetInput;
+        for (max, min) in [(Some("0%"), None), (None, Some("100%"))] {
+            let s = spec(|i| {
+                i.disruption_budget = Some(DisruptionBudgetInput {
+                    max_unavailable: max.map(Into::into),
+                    min_available: min.map(Into::into),
+                    ..Default::default()
+                })
+            });
+            let p = problems(&s);
+            assert!(
+                p.len() == 1 && p[0].1.contains("never lets a node drain evict a pod"),
+                "{p:?}"
+            );
+        }
     }
 }
