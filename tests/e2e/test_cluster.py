@@ -209,10 +209,9 @@ def test_destroy_deletes_every_object_and_tolerates_missing_ones(cluster, tf, na
     assert cluster.apps.list_namespaced_replica_set(namespace, label_selector=sel).items == []
     assert cluster.core.list_namespaced_secret(namespace, label_selector=sel).items == []
     assert cluster.core.list_namespaced_service(namespace, label_selector=sel).items == []
-    wait_until(
-        lambda: not cluster.core.list_namespaced_pod(namespace, label_selector=sel).items,
-        "pods to be deleted",
-    )
+    assert cluster.networking.list_namespaced_network_policy(namespace, label_selector=sel).items == []
+    # destroy returns only when the pods the garbage collector takes are gone too
+    assert cluster.core.list_namespaced_pod(namespace, label_selector=sel).items == []
 
 
 def test_failed_rollout_rolls_back_and_keeps_prior_state(cluster, tf, namespace):

@@ -6,7 +6,8 @@ use super::object::{ObjectRef, ResourceType};
 use super::read::is_404;
 use futures::future::try_join_all;
 use futures::{StreamExt, TryStreamExt};
-use kube::api::{DeleteParams, PropagationPolicy, WatchEvent, WatchParams};
+use kube::api::{DeleteParams, ListParams, PropagationPolicy, WatchEvent, WatchParams};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 /// How long one watch lasts before the server ends it (and the wait reads again).
@@ -113,6 +114,78 @@ impl Cluster {
                 match event {
                     WatchEvent::Deleted(_) => return Ok(()),
                     // The version read is too old to watch from: read again.
+                    WatchEvent::Error(_) => break,
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Wait until nothing of `types` in `namespace` matches `selector` (e.g. the pods a
+    /// deleted Deployment leaves to the garbage collector), or `timeout` passes.
+    pub async fn wait_none(
+        &self,
+        types: &[ResourceType],
+        namespace: &str,
+        selector: &str,
+        timeout: Duration,
+    ) -> Result<(), KubeError> {
+        let all = try_join_all(
+            types
+                .iter()
+                .map(|t| self.wait_none_of(t, namespace, selector)),
+        );
+        match tokio::time::timeout(timeout, all).await {
+            Ok(done) => done.map(|_| ()),
+            Err(_) => Err(KubeError::DeleteTimeout {
+                waited: timeout,
+                left: types
+                    .iter()
+                    .map(|t| format!("{} in {namespace} ({selector})", t.plural))
+                    .collect(),
+            }),
+        }
+    }
+
+    /// One list, then a watch from its version that follows the matching objects until the
+    /// last one is deleted (objects created meanwhile are followed too).
+    async fn wait_none_of(
+        &self,
+        ty: &ResourceType,
+        namespace: &str,
+        selector: &str,
+    ) -> Result<(), KubeError> {
+        let api = self.api_in(ty, Some(namespace));
+        let fail = |e| self.err(e, format!("wait until no {} match {selector}", ty.plural));
+        loop {
+            let list = api
+                .list_metadata(&ListParams::default().labels(selector))
+                .await
+                .map_err(fail)?;
+            let mut left: BTreeSet<String> = list
+                .items
+                .into_iter()
+                .filter_map(|o| o.metadata.name)
+                .collect();
+            if left.is_empty() {
+                return Ok(());
+            }
+            let version = list.metadata.resource_version.unwrap_or_default();
+            let params = WatchParams::default()
+                .labels(selector)
+                .timeout(WATCH_SECONDS);
+            let mut events = api.watch(&params, &version).await.map_err(fail)?.boxed();
+            while let Some(event) = events.try_next().await.map_err(fail)? {
+                match event {
+                    WatchEvent::Added(o) => left.extend(o.metadata.name),
+                    WatchEvent::Deleted(o) => {
+                        if let Some(n) = &o.metadata.name {
+                            left.remove(n);
+                        }
+                        if left.is_empty() {
+                            return Ok(());
+                        }
+                    }
                     WatchEvent::Error(_) => break,
                     _ => {}
                 }

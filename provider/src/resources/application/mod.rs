@@ -82,6 +82,18 @@ fn app_types() -> &'static [crate::kube::ResourceType] {
     })
 }
 
+/// What a Deployment leaves behind for the garbage collector: ReplicaSets and pods (both
+/// carry the app's labels from its pod template).
+fn workload_dependents() -> &'static [crate::kube::ResourceType] {
+    static TYPES: std::sync::OnceLock<Vec<crate::kube::ResourceType>> = std::sync::OnceLock::new();
+    TYPES.get_or_init(|| {
+        vec![
+            crate::kube::ResourceType::new("apps/v1", "ReplicaSet", "replicasets", true),
+            crate::kube::ResourceType::new("v1", "Pod", "pods", true),
+        ]
+    })
+}
+
 /// Problems in the provider's `defaults`, found by resolving a sample app over them.
 pub fn validate_defaults(defaults: &Input) -> Diagnostics {
     let sample = Input {
@@ -403,10 +415,21 @@ async fn destroy(cluster: &Cluster, prior_state: &Value) -> ApplyResponse {
         }
     }
     let grace = Duration::from_secs(spec.termination_grace_period.max(0) as u64 + 120);
-    match cluster
-        .delete_and_wait(&targets, Propagation::Foreground, grace)
+    // The Deployment goes at once and the garbage collector takes its ReplicaSets and pods;
+    // destroy returns when those are gone too. Waiting on them directly is faster than a
+    // foreground deletion, whose finalizers the collector clears one level at a time.
+    let gone = match cluster
+        .delete_and_wait(&targets, Propagation::Background, grace)
         .await
     {
+        Ok(()) => {
+            cluster
+                .wait_none(workload_dependents(), &spec.namespace, &selector, grace)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match gone {
         Ok(()) => ApplyResponse::default(),
         Err(e) => ApplyResponse {
             new_state: prior_state.clone(),
