@@ -729,14 +729,7 @@ mod tests {
     use serde_json::json;
 
     fn render_of(f: impl FnOnce(&mut Input)) -> Vec<Manifest> {
-        let mut i = Input {
-            name: Some("web".into()),
-            image: Some("nginx:1.27".into()),
-            port: Some(8080),
-            ..Input::default()
-        };
-        f(&mut i);
-        render(&Spec::resolve(&i, &Input::default()))
+        render(&crate::app::application::spec::test_spec(f))
     }
 
     fn object(ms: &[Manifest], kind: Kind) -> serde_json::Value {

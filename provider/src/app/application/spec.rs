@@ -813,6 +813,20 @@ fn merge_maps(base: Option<&StringMap>, own: Option<&StringMap>) -> Option<Strin
     own.or(base).cloned()
 }
 
+/// The app most unit tests start from: `web`, `nginx:1.27` on port 8080, changed by `f`,
+/// resolved over no provider defaults.
+#[cfg(test)]
+pub(crate) fn test_spec(f: impl FnOnce(&mut Input)) -> Spec {
+    let mut i = Input {
+        name: Some("web".into()),
+        image: Some("nginx:1.27".into()),
+        port: Some(8080),
+        ..Input::default()
+    };
+    f(&mut i);
+    Spec::resolve(&i, &Input::default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -799,18 +799,9 @@ fn check_network_policy(r: &mut Report, spec: &Spec) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::application::spec::{Input, PortInput};
+    use crate::app::application::spec::PortInput;
 
-    fn spec(f: impl FnOnce(&mut Input)) -> Spec {
-        let mut i = Input {
-            name: Some("web".into()),
-            image: Some("nginx:1.27".into()),
-            port: Some(8080),
-            ..Input::default()
-        };
-        f(&mut i);
-        Spec::resolve(&i, &Input::default())
-    }
+    use crate::app::application::spec::test_spec as spec;
 
     fn problems(s: &Spec) -> Vec<(String, String)> {
         validate(s)
