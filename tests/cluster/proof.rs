@@ -8,7 +8,7 @@
 //! ```sh
 //! tests/cluster/up /tmp/jke-cluster
 //! JKE_TEST_KUBECONFIG=/tmp/jke-cluster/kubeconfig \
-//!   cargo test -p terraform-provider-jke --test cluster_proof -- --include-ignored
+//!   cargo test -p terraform-provider-jke --test integration cluster_proof:: -- --include-ignored
 //! tests/cluster/down /tmp/jke-cluster
 //! ```
 //!

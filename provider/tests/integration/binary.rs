@@ -2,9 +2,7 @@
 //! signals, shutdown through GRPCController.
 //!
 
-mod plugin_client;
-
-use plugin_client::*;
+use crate::plugin_client::*;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

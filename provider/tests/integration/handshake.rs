@@ -1,11 +1,8 @@
 //! The go-plugin side of serving, in process: handshake line, AutoMTLS as Terraform does it,
 //! the controller/stdio/broker/health services, shutdown, debug mode.
 
-mod fake_provider;
-mod plugin_client;
-
-use fake_provider::FakeProvider;
-use plugin_client::*;
+use crate::fake_provider::FakeProvider;
+use crate::plugin_client::*;
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,7 +31,10 @@ async fn schema_ok(channel: tonic::transport::Channel) -> Result<(), tonic::Stat
         .get_provider_schema(get_provider_schema::Request {})
         .await?
         .into_inner();
-    assert!(resp.resource_schemas.contains_key(fake_provider::RESOURCE));
+    assert!(
+        resp.resource_schemas
+            .contains_key(crate::fake_provider::RESOURCE)
+    );
     Ok(())
 }
 

@@ -5,9 +5,11 @@
 //! `.venv/bin/moto_server` (tests/setup installs it there), and fails with a clear message
 //! when neither exists.
 //!
-//! The AWS credential chain reads the process environment, so this file holds a single test
+//! The AWS credential chain reads the process environment, so this module holds a single test
 //! that changes the environment only between phases, while no runtime or other thread of
-//! its own is alive. Keep it that way: add phases, not test functions.
+//! its own is alive. Keep it that way: add phases, not test functions. The integration binary
+//! runs other tests on other threads, so the test re-runs itself alone in a child process of
+//! the same binary (one test, one thread) and changes the environment only there.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -118,7 +120,7 @@ fn runtime() -> tokio::runtime::Runtime {
 /// Sets the AWS environment for the next phase.
 ///
 /// SAFETY (for the `unsafe` env calls): called only between phases, when this test has no
-/// runtime and no thread of its own running, and this file holds no other test.
+/// runtime and no thread of its own running, in a child process that runs this test alone.
 fn set_aws_env(vars: &[(&str, Option<&str>)]) {
     for (name, value) in vars {
         match value {
@@ -293,8 +295,30 @@ fn assert_token(token: &str, region: &str, access_key: &str) -> BTreeMap<String,
     p
 }
 
+/// Set in the child process that runs the phases (see the module comment).
+const CHILD: &str = "JKE_EKS_MOTO_CHILD";
+
 #[test]
 fn eks_connection_against_moto() {
+    if std::env::var_os(CHILD).is_none() {
+        let exe = std::env::current_exe().expect("the test binary's path");
+        let status = Command::new(exe)
+            .args([
+                "eks_moto::eks_connection_against_moto",
+                "--exact",
+                "--test-threads=1",
+                "--nocapture",
+                "--include-ignored",
+            ])
+            .env(CHILD, "1")
+            .status()
+            .expect("run the test binary again");
+        assert!(
+            status.success(),
+            "the EKS/moto phases failed (their output is above)"
+        );
+        return;
+    }
     let moto = start_moto();
 
     // Phase 1: no credentials anywhere.

@@ -1,11 +1,8 @@
 //! The tfplugin6 RPCs end to end over the real transport (unix socket + AutoMTLS), with
 //! msgpack values as Terraform sends them, against a test provider.
 
-mod fake_provider;
-mod plugin_client;
-
-use fake_provider::{FakeProvider, RESOURCE};
-use plugin_client::*;
+use crate::fake_provider::{FakeProvider, RESOURCE};
+use crate::plugin_client::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -45,7 +42,7 @@ impl Harness {
             channel,
             provider,
             shutdown,
-            ty: fake_provider::resource_schema().block.value_type(),
+            ty: crate::fake_provider::resource_schema().block.value_type(),
         }
     }
 
@@ -388,7 +385,7 @@ async fn plan_create_update_destroy() {
         vec!["attr:name".to_string()]
     );
     let identity = resp.planned_identity.unwrap().identity_data.unwrap();
-    let id_ty = fake_provider::identity_schema().value_type();
+    let id_ty = crate::fake_provider::identity_schema().value_type();
     assert_eq!(
         decode_msgpack(&identity.msgpack, &id_ty).unwrap(),
         obj(&[
@@ -523,7 +520,7 @@ async fn apply_read_import() {
         "missing attributes are null"
     );
     // ...and by identity.
-    let id_ty = fake_provider::identity_schema().value_type();
+    let id_ty = crate::fake_provider::identity_schema().value_type();
     let identity = obj(&[
         ("namespace", Value::string("ops")),
         ("name", Value::string("api")),

@@ -5,7 +5,7 @@
 //! ```sh
 //! tests/cluster/up /tmp/jke-cluster
 //! JKE_TEST_KUBECONFIG=/tmp/jke-cluster/kubeconfig \
-//!   cargo test -p terraform-provider-jke --test jke_cluster_local -- --include-ignored
+//!   cargo test -p terraform-provider-jke --test integration jke_cluster_local:: -- --include-ignored
 //! ```
 //!
 //! One test function: the marker ConfigMap and the CRD are cluster-wide, so the steps must

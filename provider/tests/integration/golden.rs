@@ -1,9 +1,9 @@
 //! Golden files for the `jke_application` bundle: each case is an input as a Terraform
 //! configuration gives it (JSON, decoded with serde), resolved with no provider defaults,
 //! validated (it must be valid) and rendered to the multi-document YAML in
-//! `tests/golden/<case>.yaml`.
+//! `provider/tests/golden/<case>.yaml`.
 //!
-//! `UPDATE_GOLDEN=1 cargo test -p terraform-provider-jke --test golden` rewrites the files;
+//! `UPDATE_GOLDEN=1 cargo test -p terraform-provider-jke --test integration golden::` rewrites the files;
 //! review the diff before committing it.
 //!
 //! Probe kinds: the domain's probe input has `http_path` (HTTP GET) and `tcp` (TCP connect)
@@ -282,7 +282,7 @@ fn bundles_match_their_golden_files() {
     }
     assert!(
         failures.is_empty(),
-        "{}\n\nIf the change is intended, run `UPDATE_GOLDEN=1 cargo test -p terraform-provider-jke --test golden` and review the diff.",
+        "{}\n\nIf the change is intended, run `UPDATE_GOLDEN=1 cargo test -p terraform-provider-jke --test integration golden::` and review the diff.",
         failures.join("\n\n")
     );
 }
