@@ -21,7 +21,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -39,7 +38,7 @@ PEER_SOURCE = ROOT.parent / "shared" / "anchors" / "terraform-provider-kubernete
 PEER_CACHE = Path.home() / ".cache" / "jke" / f"peer-kubernetes-{PEER_VERSION}"
 IMAGE, NEW_IMAGE = "nginx:1.27", "nginx:1.28"
 NS = {"jke": "bench-jke", "peer": "bench-peer"}
-PROCESS = {"jke": "terraform-provider-jke", "peer": "terraform-provider-kubernetes", "floor": None}
+RUSAGE: dict[str, "Rusage"] = {}  # provider kind -> its wrapper, set up in main()
 
 # Steps in the order one round runs them. The floor has no cluster objects: its "apply" only
 # writes state, and it has no rollout wait.
@@ -269,56 +268,35 @@ def floor_config(one: dict, n: int, changed: int | None) -> str:
 # --- measurements -----------------------------------------------------------------------------
 
 
-class PeakRss:
-    """Highest VmHWM, and CPU seconds (user + system), of the processes whose command line
-    contains `name`, while running."""
+class Rusage:
+    """Peak RSS and CPU of every provider process a command started, exactly: Terraform runs
+    the provider through a wrapper (`/usr/bin/time`, which appends the child's maximum RSS and
+    user/system CPU to a file when it exits). Polling /proc misses processes that live less
+    than the polling interval, as JKE's do on small plans."""
 
-    TICK = os.sysconf("SC_CLK_TCK")
+    def __init__(self, kind: str, name: str, real: Path, root: Path):
+        self.folder = root / f"wrap-{kind}"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.file = root / f"{kind}.rusage"
+        script = self.folder / name
+        script.write_text(f'#!/bin/sh\nexec /usr/bin/time -a -o "{self.file}" -f "%M %U %S" "{real}" "$@"\n')
+        script.chmod(0o755)
 
-    def __init__(self, name: str | None):
-        self.name = name
-        self.peak_kb = 0
-        self._cpu: dict[Path, int] = {}
-        self._stop = threading.Event()
-        self._t = threading.Thread(target=self._poll, daemon=True)
+    def take(self) -> tuple[float, float, int]:
+        """(peak RSS MB, CPU seconds, processes) since the last take."""
+        if not self.file.exists():
+            return 0.0, 0.0, 0
+        lines = [l.split() for l in self.file.read_text().splitlines()]
+        self.file.unlink()
+        rows = [l for l in lines if len(l) == 3 and l[0].isdigit()]  # skips "Command exited with ..."
+        return (
+            max((int(r[0]) for r in rows), default=0) / 1024,
+            sum(float(r[1]) + float(r[2]) for r in rows),
+            len(rows),
+        )
 
-    @property
-    def cpu_s(self) -> float:
-        return sum(self._cpu.values()) / self.TICK
 
-    def _poll(self):
-        known: set[Path] = set()
-        tick = 0
-        while not self._stop.is_set():
-            if tick % 4 == 0:  # look for new processes every 0.2 s, read known ones every 0.05 s
-                for p in Path("/proc").iterdir():
-                    if p.name.isdigit() and p not in known and p not in self._cpu:
-                        try:
-                            if self.name in (p / "cmdline").read_text():
-                                known.add(p)
-                        except OSError:
-                            pass
-            for p in list(known):
-                try:
-                    for line in (p / "status").read_text().splitlines():
-                        if line.startswith("VmHWM:"):
-                            self.peak_kb = max(self.peak_kb, int(line.split()[1]))
-                    stat = (p / "stat").read_text().rsplit(")", 1)[1].split()
-                    self._cpu[p] = int(stat[11]) + int(stat[12])  # utime, stime
-                except (OSError, IndexError, ValueError):
-                    known.discard(p)
-            tick += 1
-            time.sleep(0.05)
-
-    def __enter__(self):
-        if self.name:
-            self._t.start()
-        return self
-
-    def __exit__(self, *exc):
-        if self.name:
-            self._stop.set()
-            self._t.join()
+TICK = os.sysconf("SC_CLK_TCK")
 
 
 def process_cpu(pid: int | None) -> float:
@@ -327,7 +305,7 @@ def process_cpu(pid: int | None) -> float:
         return 0.0
     try:
         stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(stat[11]) + int(stat[12])) / PeakRss.TICK
+        return (int(stat[11]) + int(stat[12])) / TICK
     except (OSError, IndexError, ValueError):
         return 0.0
 
@@ -417,6 +395,7 @@ class Sample:
 class Contender:
     def __init__(self, kind: str, n: int, cli: Path, kubeconfig: Path, ctx: str, one: dict | None):
         self.kind, self.n = kind, n
+        self.rusage = RUSAGE.get(kind)
         self.kubeconfig, self.ctx, self.one = kubeconfig, ctx, one
         home = Path(tempfile.mkdtemp(prefix=f"jke-bench-sbs-{kind}-{n}-"))
         work = home / "work"
@@ -453,20 +432,21 @@ def run_step(c: Contender, step: str, api: Api, env: dict | None = None) -> Samp
     c.prepare(step)
     before = api.metrics()
     api.mark()
+    if c.rusage:
+        c.rusage.take()
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     a0 = process_cpu(api.apiserver_pid)
-    with PeakRss(PROCESS[c.kind]) as rss:
-        secs = timed(lambda: c.tf.run(*c.command(step), timeout=7200, env=env))
+    secs = timed(lambda: c.tf.run(*c.command(step), timeout=7200, env=env))
     a1 = process_cpu(api.apiserver_pid)
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    rss, prov_cpu, _ = c.rusage.take() if c.rusage else (0.0, 0.0, 0)
     events = api.audit_since_mark()
     after = api.metrics()
     verbs = Counter(e.get("verb") for e in events)
     total = sum(after.values()) - sum(before.values())
     tf_cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
     return Sample(
-        secs, rss.peak_kb / 1024, len(events), total, most_at_once(events) if events else 0, dict(verbs),
-        tf_cpu, rss.cpu_s, a1 - a0,
+        secs, rss, len(events), total, most_at_once(events) if events else 0, dict(verbs), tf_cpu, prov_cpu, a1 - a0,
     )
 
 
@@ -622,8 +602,14 @@ def main() -> None:
     if not (jke_dir / "terraform-provider-jke").exists():
         sys.exit(f"no terraform-provider-jke in {jke_dir}")
     peer_dir = build_peer() if "peer" in args.contenders and not args.profile else None
-    cli = Path(tempfile.mkdtemp(prefix="jke-bench-sbs-")) / "dev.tfrc"
-    overrides = f'    "jke/jke" = "{jke_dir}"\n' + (f'    "hashicorp/kubernetes" = "{peer_dir}"\n' if peer_dir else "")
+    root = Path(tempfile.mkdtemp(prefix="jke-bench-sbs-"))
+    cli = root / "dev.tfrc"
+    RUSAGE["jke"] = Rusage("jke", "terraform-provider-jke", jke_dir / "terraform-provider-jke", root)
+    overrides = f'    "jke/jke" = "{RUSAGE["jke"].folder}"\n'
+    if peer_dir:
+        name = "terraform-provider-kubernetes"
+        RUSAGE["peer"] = Rusage("peer", name, (peer_dir / name).resolve(), root)
+        overrides += f'    "hashicorp/kubernetes" = "{RUSAGE["peer"].folder}"\n' 
     cli.write_text(f"provider_installation {{\n  dev_overrides {{\n{overrides}  }}\n  direct {{}}\n}}\n")
 
     cdir = None
