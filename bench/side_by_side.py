@@ -21,9 +21,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import yaml
@@ -357,8 +357,6 @@ class Api:
 
 
 def ts(s: str) -> float:
-    from datetime import datetime
-
     return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
 
 
