@@ -126,6 +126,8 @@ def test_destroy_leaves_an_object_the_app_does_not_own(cluster, tf, namespace):
 
 
 def test_another_apps_service_account_is_refused(cluster, tf, namespace):
+    (tf.workdir / "main.tf").write_text(config(cluster, namespace, app()))
+    tf.apply()
     (tf.workdir / "main.tf").write_text(
         config(cluster, namespace, app() + app("api", extra='  service_account = { name = "web", create = false }\n'))
     )

@@ -324,13 +324,14 @@ async fn foreign_objects(
     for (r, l) in refs.iter().zip(&live) {
         // What a create of this app left when it never returned to Terraform (killed,
         // cut off) is in no state: this apply takes it over.
-        let leftover = l
-            .as_ref()
-            .and_then(owner::mark_of)
-            .is_some_and(|m| m != owner && owner::unfinished(m, deployment));
+        let used = Some(r) == used_account.as_ref();
+        let leftover = !used
+            && l.as_ref()
+                .and_then(owner::mark_of)
+                .is_some_and(|m| m != owner && owner::unfinished(m, deployment));
         let check = if leftover {
             Ok(())
-        } else if Some(r) == used_account.as_ref() {
+        } else if used {
             // Used, not written: only another app's mark makes it another's.
             l.as_ref()
                 .filter(|l| owner::mark_of(l).is_some_and(|m| m != owner))
@@ -358,10 +359,10 @@ fn foreign_diagnostic(spec: &Spec, foreign: &[Foreign], creating: bool) -> Diagn
     let account = spec.service_account.name != spec.name
         && foreign.iter().any(|f| f.object == account_ref);
     let fix = if account {
-        "service_account.name names another app's ServiceAccount: leave it unset so the app gets its own".to_string()
+        "Its service_account.name names another app's ServiceAccount: leave it unset so the app gets its own".to_string()
     } else {
         format!(
-            "to manage this app from this configuration, import it with `terraform import jke_application.<resource name> {}` (and `terraform state rm` it from the configuration that has it now); otherwise choose another name or namespace",
+            "To manage this app from this configuration, import it with `terraform import jke_application.<resource name> {}` (and `terraform state rm` it from the configuration that has it now); otherwise choose another name or namespace",
             spec.id()
         )
     };
