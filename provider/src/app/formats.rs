@@ -49,7 +49,9 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     let mut rest = s;
     let mut total: u128 = 0;
     while !rest.is_empty() {
-        let int_len = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let int_len = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let (int, after) = rest.split_at(int_len);
         let (frac, after) = match after.strip_prefix('.') {
             Some(a) => {
@@ -89,8 +91,7 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 }
 
 /// The duration forms every duration setting accepts, for error messages.
-pub const DURATION_FORMS: &str =
-    "a Go duration such as \"90s\", \"5m\", \"1h30m\", \"1.5h\" or \"300ms\" (units ns, us, ms, s, m, h)";
+pub const DURATION_FORMS: &str = "a Go duration such as \"90s\", \"5m\", \"1h30m\", \"1.5h\" or \"300ms\" (units ns, us, ms, s, m, h)";
 
 /// "platform@example.com": one '@', a local part without spaces, a DNS name with a dot.
 pub fn is_email(s: &str) -> bool {
@@ -154,12 +155,26 @@ mod tests {
         assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
         assert_eq!(parse_duration("1.5h"), Some(Duration::from_secs(5400)));
         assert_eq!(parse_duration("300ms"), Some(Duration::from_millis(300)));
-        assert_eq!(parse_duration("2h45m30.5s"), Some(Duration::from_millis(9_930_500)));
+        assert_eq!(
+            parse_duration("2h45m30.5s"),
+            Some(Duration::from_millis(9_930_500))
+        );
         assert_eq!(parse_duration(".5s"), Some(Duration::from_millis(500)));
         assert_eq!(parse_duration("1us"), Some(Duration::from_micros(1)));
         assert_eq!(parse_duration("1\u{b5}s"), Some(Duration::from_micros(1)));
         assert_eq!(parse_duration("0"), Some(Duration::ZERO));
-        for bad in ["", "5", "5x", ".s", "1.h.", "-5m", "1h 30m", "s", "1e3s", "99999999999999999999h"] {
+        for bad in [
+            "",
+            "5",
+            "5x",
+            ".s",
+            "1.h.",
+            "-5m",
+            "1h 30m",
+            "s",
+            "1e3s",
+            "99999999999999999999h",
+        ] {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }
     }

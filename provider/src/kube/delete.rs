@@ -93,7 +93,11 @@ impl Cluster {
                         Some(if finalizers.is_empty() {
                             r.describe()
                         } else {
-                            format!("{} (held by finalizers {})", r.describe(), finalizers.join(", "))
+                            format!(
+                                "{} (held by finalizers {})",
+                                r.describe(),
+                                finalizers.join(", ")
+                            )
                         })
                     })
                     .collect();

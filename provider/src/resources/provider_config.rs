@@ -291,7 +291,9 @@ mod tests {
         )]);
         let e = errors(&both);
         assert!(
-            e.len() == 1 && e[0].starts_with("kubernetes.token") && e[0].contains("set one of them"),
+            e.len() == 1
+                && e[0].starts_with("kubernetes.token")
+                && e[0].contains("set one of them"),
             "{e:?}"
         );
         let empty_context = obj(&[(
@@ -332,6 +334,9 @@ mod tests {
             obj(&[("replicas", Value::Number(crate::plugin::Number::Float(1.5)))]),
         )]);
         let e = errors(&c);
-        assert_eq!(e, vec!["defaults.replicas = 1.5 must be a whole number (e.g. 1)"]);
+        assert_eq!(
+            e,
+            vec!["defaults.replicas = 1.5 must be a whole number (e.g. 1)"]
+        );
     }
 }

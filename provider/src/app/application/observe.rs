@@ -65,8 +65,12 @@ fn foreign(k: &str) -> bool {
 /// A live object's annotations without those other tools and JKE itself (the owner mark)
 /// write, as the user's setting.
 fn own_annotations(a: Option<StringMap>) -> Option<StringMap> {
-    a.map(|a| a.into_iter().filter(|(k, _)| !foreign(k)).collect::<StringMap>())
-        .filter(|a| !a.is_empty())
+    a.map(|a| {
+        a.into_iter()
+            .filter(|(k, _)| !foreign(k))
+            .collect::<StringMap>()
+    })
+    .filter(|a| !a.is_empty())
 }
 
 fn app_container<'a>(d: &'a Deployment, name: &str) -> Option<&'a Container> {

@@ -156,7 +156,10 @@ mod tests {
         assert_eq!(may_write(d, Some(&live(Some("a1"))), "a1", false), Ok(()));
         assert_eq!(may_write(d, Some(&live(None)), "a1", true), Ok(()));
         let other = may_write(d, Some(&live(Some("b2"))), "a1", true).unwrap_err();
-        assert!(other.marked && other.managed_by.contains("\"b2\""), "{other:?}");
+        assert!(
+            other.marked && other.managed_by.contains("\"b2\""),
+            "{other:?}"
+        );
         let unmarked = may_write(d, Some(&live(None)), "a1", false).unwrap_err();
         assert_eq!(
             unmarked.managed_by,
@@ -168,7 +171,10 @@ mod tests {
     #[test]
     fn leftovers_of_a_create_that_never_returned_are_recognised() {
         let mut d = live(Some("x9"));
-        assert!(unfinished("x9", None), "no Deployment: the create stopped before it");
+        assert!(
+            unfinished("x9", None),
+            "no Deployment: the create stopped before it"
+        );
         assert!(!unfinished("x9", Some(&d)), "a finished app");
         d["metadata"]["annotations"][PENDING_ANNOTATION] = json!("true");
         assert!(unfinished("x9", Some(&d)));
@@ -180,7 +186,10 @@ mod tests {
         )];
         mark(&mut ms, "a1");
         mark_pending(&mut ms);
-        assert_eq!(ms[0].object["metadata"]["annotations"][PENDING_ANNOTATION], "true");
+        assert_eq!(
+            ms[0].object["metadata"]["annotations"][PENDING_ANNOTATION],
+            "true"
+        );
     }
 
     #[test]
@@ -195,14 +204,24 @@ mod tests {
     #[test]
     fn the_mark_goes_on_every_object_but_the_namespace() {
         let mut ms = vec![
-            Manifest::of(Kind::Namespace, "shop", None, &json!({"metadata": {"name": "shop"}})),
+            Manifest::of(
+                Kind::Namespace,
+                "shop",
+                None,
+                &json!({"metadata": {"name": "shop"}}),
+            ),
             Manifest::of(
                 Kind::Service,
                 "web",
                 Some("shop"),
                 &json!({"metadata": {"name": "web", "annotations": {"a": "b"}}}),
             ),
-            Manifest::of(Kind::Deployment, "web", Some("shop"), &json!({"metadata": {"name": "web"}})),
+            Manifest::of(
+                Kind::Deployment,
+                "web",
+                Some("shop"),
+                &json!({"metadata": {"name": "web"}}),
+            ),
         ];
         mark(&mut ms, "a1");
         assert_eq!(mark_of(&ms[0].object), None);

@@ -645,7 +645,10 @@ fn check_metadata(r: &mut Report, spec: &Spec) {
         (&["annotations"], spec.annotations.as_ref()),
         (&["pod_annotations"], spec.pod_annotations.as_ref()),
         (&["node_selector"], spec.node_selector.as_ref()),
-        (&["service", "annotations"], spec.service.annotations.as_ref()),
+        (
+            &["service", "annotations"],
+            spec.service.annotations.as_ref(),
+        ),
         (
             &["service_account", "annotations"],
             spec.service_account.annotations.as_ref(),

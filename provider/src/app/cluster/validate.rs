@@ -5,8 +5,8 @@ use super::bundle::{
 };
 use super::spec::{NamespaceSpec, Spec, defaults};
 use crate::app::formats::{
-    is_aws_region, is_dns_label, is_dns_subdomain, is_email, is_hosted_zone_id, is_https_url,
-    is_label_value, is_qualified_name, is_role_arn, parse_duration, DURATION_FORMS,
+    DURATION_FORMS, is_aws_region, is_dns_label, is_dns_subdomain, is_email, is_hosted_zone_id,
+    is_https_url, is_label_value, is_qualified_name, is_role_arn, parse_duration,
 };
 use crate::app::object::LABEL_MANAGED_BY;
 use crate::app::quantity::{ACCEPTED_FORMS, Quantity};

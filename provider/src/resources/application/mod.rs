@@ -239,7 +239,9 @@ pub async fn read(cluster: &Cluster, req: &ReadRequest) -> ReadResponse {
     let rollout = live
         .objects
         .get(&Kind::Deployment)
-        .and_then(|d| serde_json::from_value::<k8s_openapi::api::apps::v1::Deployment>(d.clone()).ok())
+        .and_then(|d| {
+            serde_json::from_value::<k8s_openapi::api::apps::v1::Deployment>(d.clone()).ok()
+        })
         .and_then(|d| match crate::kube::rollout::progress(&d) {
             crate::kube::rollout::Progress::Failed(why) => Some(why),
             _ => None,
@@ -335,7 +337,9 @@ async fn foreign_objects(
             // Used, not written: only another app's mark makes it another's.
             l.as_ref()
                 .filter(|l| owner::mark_of(l).is_some_and(|m| m != owner))
-                .map_or(Ok(()), |l| owner::may_write(&r.describe(), Some(l), owner, false))
+                .map_or(Ok(()), |l| {
+                    owner::may_write(&r.describe(), Some(l), owner, false)
+                })
         } else {
             owner::may_write(&r.describe(), l.as_ref(), owner, adopt_unmarked)
         };
@@ -356,8 +360,8 @@ fn foreign_diagnostic(spec: &Spec, foreign: &[Foreign], creating: bool) -> Diagn
         "ServiceAccount/{}/{}",
         spec.namespace, spec.service_account.name
     );
-    let account = spec.service_account.name != spec.name
-        && foreign.iter().any(|f| f.object == account_ref);
+    let account =
+        spec.service_account.name != spec.name && foreign.iter().any(|f| f.object == account_ref);
     let fix = if account {
         "Its service_account.name names another app's ServiceAccount: leave it unset so the app gets its own".to_string()
     } else {
@@ -412,7 +416,10 @@ async fn converge(
     let write = |e| (Stage::Write, e);
     // In render order: namespace, service account and secret before the Deployment.
     for m in manifests {
-        cluster.apply(&object_ref(m), &m.object).await.map_err(write)?;
+        cluster
+            .apply(&object_ref(m), &m.object)
+            .await
+            .map_err(write)?;
     }
     if created && spec.autoscale.enabled {
         // Start at the autoscaling floor rather than Kubernetes' default of one pod.
@@ -504,7 +511,15 @@ pub async fn apply(
     if prior.is_none() {
         owner::mark_pending(&mut manifests);
     }
-    let result = converge(cluster, &spec, &manifests, &owner, prior.is_none(), &mut stop).await;
+    let result = converge(
+        cluster,
+        &spec,
+        &manifests,
+        &owner,
+        prior.is_none(),
+        &mut stop,
+    )
+    .await;
     if prior.is_none() && !matches!(result, Err((Stage::Write, _))) {
         // The create returns to Terraform now, which records the mark: no longer pending.
         // Best effort: every later apply writes the Deployment without it anyway.
@@ -627,13 +642,22 @@ async fn destroy(cluster: &Cluster, prior_state: &Value) -> ApplyResponse {
     for (r, l) in rendered.into_iter().zip(live) {
         match l {
             Some(l) if owner::owns(owner::mark_of(&l), owner.as_deref()) => targets.push(r),
-            Some(l) => left.push(format!("{} (managed by {})", r.describe(), owner::managed_by(&l))),
+            Some(l) => left.push(format!(
+                "{} (managed by {})",
+                r.describe(),
+                owner::managed_by(&l)
+            )),
             None => {}
         }
     }
     let selector = bundle::app_label_selector(&spec.name);
     match cluster
-        .list_annotated(app_types(), Some(&spec.namespace), &selector, OWNER_ANNOTATION)
+        .list_annotated(
+            app_types(),
+            Some(&spec.namespace),
+            &selector,
+            OWNER_ANNOTATION,
+        )
         .await
     {
         Ok(found) => {
