@@ -22,8 +22,9 @@ const MEMORY: [&str; 5] = ["128Mi", "512Mi", "1Gi", "2Gi", "4Gi"];
 
 fn dns_label() -> impl Strategy<Value = String> {
     // Not the cluster's own namespaces, nor the namespace's `default` account (refused).
-    "[a-z]([a-z0-9-]{0,14}[a-z0-9])?"
-        .prop_filter("reserved", |s: &String| !s.starts_with("kube-") && s != "default")
+    "[a-z]([a-z0-9-]{0,14}[a-z0-9])?".prop_filter("reserved", |s: &String| {
+        !s.starts_with("kube-") && s != "default"
+    })
 }
 
 fn image() -> impl Strategy<Value = String> {
