@@ -432,3 +432,25 @@ def test_documented_cluster_role_is_enough_for_the_whole_lifecycle(cluster, tf, 
     tf.apply()
     assert _gone_or_terminating(cluster, ns)
     tf.destroy()
+
+
+def test_without_environment_every_plan_that_reads_the_cluster_warns_naming_its_marker(cluster, tf, namespace, unmarked, env_name):
+    """Issue 14: nothing checks which cluster a provider block without `environment` reached,
+    so each run that reads it says so, with what the cluster's marker says."""
+    app = (
+        'resource "jke_application" "web" {\n  name  = "web"\n  image = "nginx:1.27"\n  port  = 80\n'
+        f'  namespace = {hcl(namespace)}\n  cpu = "50m"\n  memory = "64Mi"\n}}\n'
+    )
+    write(tf, provider_block(cluster.kubeconfig, cluster.context) + app)
+    r = tf.apply()
+    assert "No environment set" in r.out and "no environment marker" in " ".join(r.out.split()), str(r)
+    cluster.core.create_namespaced_config_map(
+        MARKER[0], client.V1ConfigMap(metadata=client.V1ObjectMeta(name=MARKER[1]), data={"name": env_name})
+    )
+    try:
+        r = tf.plan()
+        out = " ".join(r.out.split())
+        assert "No environment set" in out and f'the cluster\'s marker says "{env_name}"' in out, str(r)
+        assert f'Set environment = "{env_name}"' in out
+    finally:
+        tf.destroy(check=False)

@@ -71,6 +71,16 @@ BAD_INPUTS = [
     ('network_policy = { allow_from = [{ cidr = "10.0.0.0/33" }] }', "network_policy.allow_from[0].cidr", "is not an address range"),
     ("network_policy = { egress = [{}] }", "network_policy.egress[0]", "selects nothing"),
     ('ephemeral_storage = "4Gi"\n  ephemeral_storage_limit = "1Gi"', "ephemeral_storage_limit", "less than ephemeral_storage"),
+    # Issue 14: refused at plan rather than by the API server half-way through an apply.
+    ("replicas = 1.5", "replicas", "replicas = 1.5 must be a whole number"),
+    ("port = 80.5", "port", "port = 80.5 must be a whole number"),
+    ('disruption_budget = { min_available = "100%" }', "disruption_budget.min_available", "never lets a node drain"),
+    ('disruption_budget = { max_unavailable = "0%" }', "disruption_budget.max_unavailable", "never lets a node drain"),
+    ('service = { annotations = { "bad key!" = "x" } }', 'service.annotations["bad key!"]', "service.annotations key"),
+    ('service_account = { annotations = { "bad key!" = "x" } }', 'service_account.annotations["bad key!"]', "service_account.annotations key"),
+    ('ingress = { hosts = ["shop.example.com"], annotations = { "bad key!" = "x" } }', 'ingress.annotations["bad key!"]', "ingress.annotations key"),
+    ('node_selector = { "kubernetes.io/os" = "linux os" }', 'node_selector["kubernetes.io/os"]', "node labels are at most 63"),
+    ('ingress = { hosts = ["shop.example.com"], path = "/shop//api" }', "ingress.path", 'must not contain "//"'),
 ]
 
 
@@ -252,3 +262,51 @@ def test_quickstart_example_validates(tf):
         (tf.workdir / f.name).write_text(f.read_text())
     r = tf.validate_json()
     assert r["valid"], r
+
+
+def _errors(result: dict) -> list[str]:
+    return [d.get("detail", "") for d in result["diagnostics"] if d["severity"] == "error"]
+
+
+def test_go_durations_are_accepted(tf):
+    """Every duration form Go (and so Terraform users) know: fractions, sums, milliseconds."""
+    blocks = "".join(
+        f'resource "jke_application" "d{i}" {{\n  name  = "d{i}"\n  image = "nginx:1.27"\n  port  = 80\n'
+        f"  rollout = {{ timeout = {json.dumps(t)} }}\n}}\n\n"
+        for i, t in enumerate(["1.5h", "1h30m", "300ms", "2m30.5s"])
+    )
+    (tf.workdir / "main.tf").write_text(provider_block() + blocks)
+    r = tf.validate_json()
+    assert r["valid"], r
+
+
+def test_a_fraction_in_a_cluster_quota_names_the_attribute(tf):
+    (tf.workdir / "main.tf").write_text(
+        provider_block()
+        + 'resource "jke_cluster" "this" {\n  environment = "dev"\n'
+        + '  namespaces = {\n    shop = { quota = { pods = 2.5 } }\n  }\n}\n'
+    )
+    r = tf.validate_json()
+    assert any(e.startswith('namespaces["shop"].quota.pods = 2.5 must be a whole number') for e in _errors(r)), r
+
+
+@pytest.mark.parametrize(
+    "provider, path, fragment",
+    [
+        (
+            'kubernetes = {\n    host = "https://127.0.0.1:6443"\n    token = "t"\n'
+            '    client_certificate = "c"\n    client_key = "k"\n  }\n',
+            "kubernetes.token",
+            "set one of them",
+        ),
+        ('kubernetes = {\n    config_path = "kubeconfig"\n    config_context = ""\n  }\n', "kubernetes.config_context", "names no context"),
+        ("require_environment = true\n", "environment", "require_environment = true and no environment is set"),
+    ],
+)
+def test_ambiguous_provider_settings_are_refused_at_validate(tf, provider, path, fragment):
+    (tf.workdir / "main.tf").write_text(
+        provider_block(extra="  " + provider)
+        + 'resource "jke_application" "web" {\n  name  = "web"\n  image = "nginx:1.27"\n  port  = 80\n}\n'
+    )
+    r = tf.validate_json()
+    assert any(e.startswith(path) and fragment in e for e in _errors(r)), r

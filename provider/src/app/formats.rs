@@ -35,32 +35,63 @@ pub fn is_label_value(v: &str) -> bool {
                 && v.ends_with(|c: char| c.is_ascii_alphanumeric())))
 }
 
-/// Parse durations like "90s", "5m", "1h30m" (Go's time.ParseDuration units s, m, h).
+/// Parse a duration as Go's `time.ParseDuration` does: a sequence of decimal numbers, each
+/// with a unit (`ns`, `us`, `µs`, `ms`, `s`, `m`, `h`), e.g. "90s", "1h30m", "1.5h", "300ms";
+/// "0" alone is zero. Negative durations (and overflow) are not durations here.
 pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.strip_prefix('+').unwrap_or(s);
+    if s == "0" {
+        return Some(Duration::ZERO);
+    }
     if s.is_empty() {
         return None;
     }
-    let mut total = 0u64;
-    let mut num = String::new();
-    for c in s.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-        } else {
-            let n: u64 = num.parse().ok()?;
-            num.clear();
-            total += n * match c {
-                's' => 1,
-                'm' => 60,
-                'h' => 3600,
-                _ => return None,
-            };
+    let mut rest = s;
+    let mut total: u128 = 0;
+    while !rest.is_empty() {
+        let int_len = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let (int, after) = rest.split_at(int_len);
+        let (frac, after) = match after.strip_prefix('.') {
+            Some(a) => {
+                let n = a.find(|c: char| !c.is_ascii_digit()).unwrap_or(a.len());
+                a.split_at(n)
+            }
+            None => ("", after),
+        };
+        if int.is_empty() && frac.is_empty() {
+            return None;
         }
+        let unit_len = after
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(after.len());
+        let (unit, after) = after.split_at(unit_len);
+        let nanos_per: u128 = match unit {
+            "ns" => 1,
+            "us" | "\u{b5}s" | "\u{3bc}s" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            _ => return None,
+        };
+        let whole: u128 = if int.is_empty() { 0 } else { int.parse().ok()? };
+        total = total.checked_add(whole.checked_mul(nanos_per)?)?;
+        // Fractions beyond nanoseconds are dropped, as Go does.
+        let mut scale = nanos_per;
+        for d in frac.chars().filter_map(|c| c.to_digit(10)) {
+            scale /= 10;
+            total = total.checked_add(u128::from(d) * scale)?;
+        }
+        rest = after;
     }
-    if !num.is_empty() {
-        return None;
-    }
-    Some(Duration::from_secs(total))
+    let secs = u64::try_from(total / 1_000_000_000).ok()?;
+    Some(Duration::new(secs, (total % 1_000_000_000) as u32))
 }
+
+/// The duration forms every duration setting accepts, for error messages.
+pub const DURATION_FORMS: &str = "a Go duration such as \"90s\", \"5m\", \"1h30m\", \"1.5h\" or \"300ms\" (units ns, us, ms, s, m, h)";
 
 /// "platform@example.com": one '@', a local part without spaces, a DNS name with a dot.
 pub fn is_email(s: &str) -> bool {
@@ -122,8 +153,30 @@ mod tests {
     fn durations_parse_like_go() {
         assert_eq!(parse_duration("5m"), Some(Duration::from_secs(300)));
         assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("5"), None);
-        assert_eq!(parse_duration("5x"), None);
+        assert_eq!(parse_duration("1.5h"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("300ms"), Some(Duration::from_millis(300)));
+        assert_eq!(
+            parse_duration("2h45m30.5s"),
+            Some(Duration::from_millis(9_930_500))
+        );
+        assert_eq!(parse_duration(".5s"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1us"), Some(Duration::from_micros(1)));
+        assert_eq!(parse_duration("1\u{b5}s"), Some(Duration::from_micros(1)));
+        assert_eq!(parse_duration("0"), Some(Duration::ZERO));
+        for bad in [
+            "",
+            "5",
+            "5x",
+            ".s",
+            "1.h.",
+            "-5m",
+            "1h 30m",
+            "s",
+            "1e3s",
+            "99999999999999999999h",
+        ] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -41,7 +41,8 @@ pub fn since_seconds(s: &str) -> Result<i64, CliError> {
     match parse_duration(s.trim()) {
         Some(d) if d.as_secs() > 0 => Ok(d.as_secs() as i64),
         _ => Err(CliError::Usage(format!(
-            "--since {s:?} is not a duration: use a number with s, m or h, such as 30s, 5m or 1h30m"
+            "--since {s:?} is not a duration of at least one second: use {}",
+            crate::app::formats::DURATION_FORMS
         ))),
     }
 }

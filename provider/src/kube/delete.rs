@@ -76,13 +76,30 @@ impl Cluster {
         match tokio::time::timeout(timeout, all_gone).await {
             Ok(done) => done.map(|_| ()),
             Err(_) => {
+                // Name each object still there, and what holds it (its finalizers).
                 let left: Vec<String> = self
                     .get_all(refs)
                     .await?
                     .iter()
                     .zip(refs)
-                    .filter(|(o, _)| o.is_some())
-                    .map(|(_, r)| r.describe())
+                    .filter_map(|(o, r)| {
+                        let o = o.as_ref()?;
+                        let finalizers: Vec<&str> = o["metadata"]["finalizers"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|f| f.as_str())
+                            .collect();
+                        Some(if finalizers.is_empty() {
+                            r.describe()
+                        } else {
+                            format!(
+                                "{} (held by finalizers {})",
+                                r.describe(),
+                                finalizers.join(", ")
+                            )
+                        })
+                    })
                     .collect();
                 if left.is_empty() {
                     return Ok(());
@@ -193,8 +210,11 @@ impl Cluster {
         }
     }
 
-    /// Delete the objects of `types` in `namespace` that `selector` finds and `keep` does
-    /// not list (leftovers of an interrupted apply go too). Returns what was deleted.
+    /// Delete the objects of `types` in `namespace` that `selector` finds, `keep` does not
+    /// list, and `owned` accepts by the value of their annotation `annotation` (leftovers of
+    /// an interrupted apply go too; another owner's objects stay). Returns what was deleted.
+    /// The first failed delete is the error: what was not deleted is still there.
+    #[allow(clippy::too_many_arguments)]
     pub async fn prune(
         &self,
         types: &[ResourceType],
@@ -202,14 +222,24 @@ impl Cluster {
         selector: &str,
         keep: &[ObjectRef],
         how: Propagation,
+        annotation: &str,
+        owned: impl Fn(Option<&str>) -> bool,
     ) -> Result<Vec<ObjectRef>, KubeError> {
         let mut deleted = Vec::new();
-        for r in self.list_types(types, namespace, selector).await? {
-            if !keep.contains(&r) {
-                tracing::info!(object = %r.describe(), "pruning an object no longer wanted");
-                self.delete(&r, how).await?;
-                deleted.push(r);
+        for (r, value) in self
+            .list_annotated(types, namespace, selector, annotation)
+            .await?
+        {
+            if keep.contains(&r) {
+                continue;
             }
+            if !owned(value.as_deref()) {
+                tracing::info!(object = %r.describe(), "not pruning an object another owner has");
+                continue;
+            }
+            tracing::info!(object = %r.describe(), "pruning an object no longer wanted");
+            self.delete(&r, how).await?;
+            deleted.push(r);
         }
         Ok(deleted)
     }

@@ -39,6 +39,22 @@ impl Cluster {
         namespace: Option<&str>,
         selector: &str,
     ) -> Result<Vec<ObjectRef>, KubeError> {
+        Ok(self
+            .list_with(ty, namespace, selector, "")
+            .await?
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect())
+    }
+
+    /// [`Cluster::list`] with each object's value of the annotation `annotation`.
+    async fn list_with(
+        &self,
+        ty: &ResourceType,
+        namespace: Option<&str>,
+        selector: &str,
+        annotation: &str,
+    ) -> Result<Vec<(ObjectRef, Option<String>)>, KubeError> {
         let lp = ListParams::default().labels(selector);
         match self.api_in(ty, namespace).list_metadata(&lp).await {
             Ok(list) => Ok(list
@@ -46,16 +62,46 @@ impl Cluster {
                 .into_iter()
                 .filter(|o| o.metadata.deletion_timestamp.is_none())
                 .filter_map(|o| {
-                    Some(ObjectRef {
-                        ty: ty.clone(),
-                        namespace: o.metadata.namespace.filter(|_| ty.namespaced),
-                        name: o.metadata.name?,
-                    })
+                    let value = o
+                        .metadata
+                        .annotations
+                        .as_ref()
+                        .and_then(|a| a.get(annotation))
+                        .cloned();
+                    Some((
+                        ObjectRef {
+                            ty: ty.clone(),
+                            namespace: o.metadata.namespace.filter(|_| ty.namespaced),
+                            name: o.metadata.name?,
+                        },
+                        value,
+                    ))
                 })
                 .collect()),
             Err(e) if is_404(&e) => Ok(Vec::new()),
             Err(e) => Err(self.err(e, format!("list {} ({selector})", ty.resource_name()))),
         }
+    }
+
+    /// [`Cluster::list_types`] with each object's value of the annotation `annotation`.
+    pub async fn list_annotated(
+        &self,
+        types: &[ResourceType],
+        namespace: Option<&str>,
+        selector: &str,
+        annotation: &str,
+    ) -> Result<Vec<(ObjectRef, Option<String>)>, KubeError> {
+        let lists = join_all(
+            types
+                .iter()
+                .map(|t| self.list_with(t, namespace, selector, annotation)),
+        )
+        .await;
+        let mut out = Vec::new();
+        for l in lists {
+            out.extend(l?);
+        }
+        Ok(out)
     }
 
     /// [`Cluster::list`] over several types at once, concurrently.

@@ -23,10 +23,10 @@ fn advice(e: &KubeError) -> Option<String> {
             "install it first (cert-manager: the cert_manager add-on of modules/eks-addons), or let this resource wait longer with crd_wait_timeout; with the add-on in the same configuration, add depends_on = [module.addons] so the wait starts when it is installed".into(),
         ),
         KubeError::Transient { .. } => Some("the API server may be restarting or unreachable from here; apply again when it answers".into()),
-        KubeError::Api { .. }
-        | KubeError::Rollout { .. }
-        | KubeError::DeleteTimeout { .. }
-        | KubeError::Cancelled => None,
+        KubeError::DeleteTimeout { .. } => Some(
+            "an object being deleted stays until its finalizers are cleared, normally by the controller that added them: check that controller (or remove the finalizer with `kubectl patch`), then destroy again".into(),
+        ),
+        KubeError::Api { .. } | KubeError::Rollout { .. } | KubeError::Cancelled => None,
     }
 }
 

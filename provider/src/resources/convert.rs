@@ -19,10 +19,13 @@ pub fn to_json(v: &Value, ty: &Type, at: &AttrPath, unknowns: &mut Vec<AttrPath>
         }
         Value::Null => Json::Null,
         Value::Bool(b) => Json::Bool(*b),
-        Value::Number(Number::Int(i)) => Json::from(*i),
-        Value::Number(Number::Float(f)) => serde_json::Number::from_f64(*f)
-            .map(Json::Number)
-            .unwrap_or(Json::Null),
+        // A whole number sent as a float (`3.0`) decodes as the integer it is.
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Json::from(i),
+            None => serde_json::Number::from_f64(n.as_f64())
+                .map(Json::Number)
+                .unwrap_or(Json::Null),
+        },
         Value::String(s) => Json::String(s.clone()),
         Value::List(items) | Value::Set(items) | Value::Tuple(items) => {
             let elem = |i: usize| match ty {
@@ -141,6 +144,48 @@ pub fn attr_path(p: &FieldPath) -> AttrPath {
     )
 }
 
+/// Numbers in `v` that are not whole (or too large to be exact), with their paths. Every
+/// number attribute of this provider is a count, a port, an ID or seconds, so a fraction is
+/// a mistake to name at its attribute rather than a decoding failure.
+pub fn fractional_numbers(v: &Value, at: &AttrPath, out: &mut Vec<(AttrPath, Number)>) {
+    match v {
+        Value::Number(n) if n.as_i64().is_none() => out.push((at.clone(), *n)),
+        Value::List(items) | Value::Set(items) | Value::Tuple(items) => {
+            for (i, x) in items.iter().enumerate() {
+                fractional_numbers(x, &at.then_index(i), out);
+            }
+        }
+        Value::Map(m) => {
+            for (k, x) in m {
+                fractional_numbers(x, &at.then_key(k), out);
+            }
+        }
+        Value::Object(m) => {
+            for (k, x) in m {
+                fractional_numbers(x, &at.then_attr(k), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// One error per number of `v` that is not whole, each at its attribute.
+pub fn whole_number_errors(v: &Value, at: &AttrPath) -> Diagnostics {
+    let mut found = Vec::new();
+    fractional_numbers(v, at, &mut found);
+    let mut diags = Diagnostics::new();
+    for (path, n) in found {
+        let shown = path.to_string();
+        let hint = n.as_f64().trunc();
+        diags.error_at(
+            path,
+            "Not a whole number",
+            format!("{shown} = {n} must be a whole number (e.g. {hint})"),
+        );
+    }
+    diags
+}
+
 /// A configuration (or state) decoded into a serde model, with the paths whose values are
 /// unknown.
 pub struct Decoded<I> {
@@ -178,6 +223,10 @@ pub fn decode<I: DeserializeOwned>(
     skip: &[String],
     what: &str,
 ) -> Result<Decoded<I>, Diagnostics> {
+    let fractions = whole_number_errors(v, &AttrPath::root());
+    if fractions.has_errors() {
+        return Err(fractions);
+    }
     let mut unknowns = Vec::new();
     let json = without(to_json(v, ty, &AttrPath::root(), &mut unknowns), skip);
     match serde_json::from_value::<I>(json) {
@@ -297,6 +346,48 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fraction_where_a_whole_number_is_expected_names_the_attribute() {
+        let ty = Type::object([
+            ("replicas", Type::Number),
+            ("quota", Type::object([("pods", Type::Number)])),
+        ]);
+        let v = Value::Object(BTreeMap::from([
+            ("replicas".to_string(), Value::Number(Number::Float(1.5))),
+            (
+                "quota".to_string(),
+                Value::Object(BTreeMap::from([(
+                    "pods".to_string(),
+                    Value::Number(Number::Float(2.5)),
+                )])),
+            ),
+        ]));
+        #[derive(serde::Deserialize)]
+        #[allow(dead_code)]
+        struct M {
+            replicas: Option<i64>,
+            quota: Option<serde_json::Value>,
+        }
+        let err = match decode::<M>(&v, &ty, &[], "test") {
+            Err(d) => d,
+            Ok(_) => panic!("a fraction decoded as a whole number"),
+        };
+        let details: Vec<String> = err.0.iter().map(|d| d.detail.clone()).collect();
+        assert_eq!(
+            details,
+            vec![
+                "quota.pods = 2.5 must be a whole number (e.g. 2)",
+                "replicas = 1.5 must be a whole number (e.g. 1)"
+            ]
+        );
+        // A whole number sent as a float is still whole.
+        let v = Value::Object(BTreeMap::from([(
+            "replicas".to_string(),
+            Value::Number(Number::Float(3.0)),
+        )]));
+        assert!(decode::<M>(&v, &ty, &[], "test").is_ok_and(|d| d.input.replicas == Some(3)));
+    }
 
     #[test]
     fn unknowns_are_recorded_with_their_paths_and_replaced_by_zero() {

@@ -19,6 +19,7 @@ use crate::plugin::{
 };
 use provider_config::ProviderConfig;
 pub use resource::{Connected, Guard, Resource};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use tokio::sync::{OnceCell, watch};
 
@@ -42,6 +43,8 @@ pub struct JkeProvider {
     /// for [`Guard::OwnMarker`] resources.
     unguarded: OnceCell<(Cluster, Option<String>)>,
     stop_tx: watch::Sender<bool>,
+    /// The warning about a provider block without `environment` was given in this run.
+    environment_warned: AtomicBool,
 }
 
 impl Default for JkeProvider {
@@ -72,7 +75,22 @@ impl JkeProvider {
             cluster: OnceCell::new(),
             unguarded: OnceCell::new(),
             stop_tx: watch::channel(false).0,
+            environment_warned: AtomicBool::new(false),
         }
+    }
+
+    /// Once per run (Terraform starts the provider for each command), when the provider
+    /// block sets no `environment` and a call reaches the cluster: a warning naming the
+    /// cluster and what its marker says, since nothing checked it is the intended one.
+    async fn environment_notice(&self, cluster: &Cluster) -> Diagnostics {
+        let cfg = self.config();
+        if cfg.cluster.environment.is_some() || self.environment_warned.swap(true, Ordering::SeqCst)
+        {
+            return Diagnostics::new();
+        }
+        // Best effort: an identity that may not read the marker still gets the warning.
+        let marker = cluster.environment_marker().await.ok().flatten();
+        no_environment_warning(&cluster.host, marker.as_deref()).into()
     }
 
     fn config(&self) -> Arc<ProviderConfig> {
@@ -118,6 +136,27 @@ impl JkeProvider {
                 .map_err(|e| failed(cluster_error::detail(&e))),
         }
     }
+}
+
+/// The warning for a provider block without `environment` that reached `host`.
+pub fn no_environment_warning(host: &str, marker: Option<&str>) -> Diagnostic {
+    let (says, set) = match marker {
+        Some(m) => (
+            format!("the cluster's marker says {m:?}"),
+            format!("environment = {m:?}"),
+        ),
+        None => (
+            "the cluster has no environment marker".to_string(),
+            "environment = \"<name>\" (and mark the cluster with a jke_cluster resource)"
+                .to_string(),
+        ),
+    };
+    Diagnostic::warning(
+        "No environment set",
+        format!(
+            "the provider block sets no `environment`, so nothing checked that the cluster at {host} is the one this configuration is for ({says}). Set {set} in the provider \"jke\" block; require_environment = true makes this an error."
+        ),
+    )
 }
 
 fn unknown_type(type_name: &str) -> Diagnostics {
@@ -185,7 +224,12 @@ impl Provider for JkeProvider {
             };
         }
         match self.connected(r.guard()).await {
-            Ok(cx) => r.read(&cx, &req).await,
+            Ok(cx) => {
+                let notice = self.environment_notice(cx.cluster).await;
+                let mut resp = r.read(&cx, &req).await;
+                resp.diagnostics.extend(notice);
+                resp
+            }
             Err(d) => ReadResponse {
                 new_state: req.current_state,
                 diagnostics: d.into(),
@@ -212,7 +256,12 @@ impl Provider for JkeProvider {
             };
         };
         match self.connected(r.guard()).await {
-            Ok(cx) => r.apply(&cx, &req, self.stop_tx.subscribe()).await,
+            Ok(cx) => {
+                let notice = self.environment_notice(cx.cluster).await;
+                let mut resp = r.apply(&cx, &req, self.stop_tx.subscribe()).await;
+                resp.diagnostics.extend(notice);
+                resp
+            }
             Err(d) => ApplyResponse {
                 new_state: req.prior_state,
                 diagnostics: d.into(),
@@ -233,7 +282,12 @@ impl Provider for JkeProvider {
             return fail(d.into());
         }
         match self.connected(r.guard()).await {
-            Ok(cx) => r.import(&cx, &req).await,
+            Ok(cx) => {
+                let notice = self.environment_notice(cx.cluster).await;
+                let mut resp = r.import(&cx, &req).await;
+                resp.diagnostics.extend(notice);
+                resp
+            }
             Err(d) => fail(d.into()),
         }
     }

@@ -44,7 +44,8 @@ pub fn schema() -> Schema {
                     "Connect to an EKS cluster: endpoint and CA from DescribeCluster, a short-lived token signed with the standard AWS credential chain.",
                 )
                 .optional(),
-                s("environment", "Environment this configuration is for (e.g. `prod`). When set, every read and write first checks that the cluster says the same (ConfigMap `kube-system/jke-environment`, key `name`, or the EKS tag `jke/environment`) and fails before touching anything if not. The exception: a `jke_cluster` with the same environment marks a cluster that has no marker yet."),
+                s("environment", "Environment this configuration is for (e.g. `prod`). When set, every read and write first checks that the cluster says the same (ConfigMap `kube-system/jke-environment`, key `name`, or the EKS tag `jke/environment`) and fails before touching anything if not. The exception: a `jke_cluster` with the same environment marks a cluster that has no marker yet. When not set, every plan or apply that reaches the cluster warns (naming the cluster's marker, if it has one)."),
+                Attribute::typed("require_environment", Type::Bool, "Make a missing `environment` an error instead of a warning. Recommended for every platform configuration: a provider block without `environment` can then never act on a cluster it was not meant for. Default false.").optional(),
                 Attribute::nested(
                     "field_manager",
                     Nesting::Single,
@@ -77,6 +78,8 @@ pub struct ProviderConfig {
     pub connection_unknown: bool,
     /// Some default is unknown: plans mark settings they would fill from it unknown.
     pub defaults_unknown: bool,
+    /// `require_environment = true`: no `environment` is an error rather than a warning.
+    pub require_environment: bool,
 }
 
 /// Where the guard looks: the marker `jke_cluster` writes.
@@ -100,6 +103,7 @@ impl Default for ProviderConfig {
             defaults: Input::default(),
             connection_unknown: false,
             defaults_unknown: false,
+            require_environment: false,
         }
     }
 }
@@ -144,6 +148,20 @@ pub fn decode(config: &Value) -> (ProviderConfig, Diagnostics) {
                 "kubernetes.config_path needs kubernetes.config_context: the provider never falls back to the kubeconfig's current context (it may not be the cluster you think)",
             );
         }
+        if s.config_context.as_deref() == Some("") {
+            diags.error_at(
+                path.then_attr("config_context"),
+                "Empty kubeconfig context",
+                "kubernetes.config_context = \"\" names no context; set the name of a context of the kubeconfig (`kubectl config get-contexts` lists them)",
+            );
+        }
+        if s.token.is_some() && s.client_certificate.is_some() {
+            diags.error_at(
+                path.then_attr("token"),
+                "Ambiguous credentials",
+                "kubernetes.token and kubernetes.client_certificate are both set, so which identity the provider acts as would depend on the API server; set one of them (a bearer token, or a client certificate with client_key)",
+            );
+        }
         if s.config_path.is_some() && s.host.is_some() {
             diags.error_at(
                 path.then_attr("host"),
@@ -178,6 +196,24 @@ pub fn decode(config: &Value) -> (ProviderConfig, Diagnostics) {
         });
     }
     out.cluster.environment = str_at(config, "environment");
+    out.require_environment = config
+        .get("require_environment")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let environment_unknown = config.get("environment").is_some_and(Value::is_unknown);
+    if out.cluster.environment.as_deref() == Some("") {
+        diags.error_at(
+            AttrPath::attr("environment"),
+            "Empty environment",
+            "environment = \"\" names no environment; set the name the cluster's marker says (e.g. \"prod\"), or leave it out",
+        );
+    } else if out.require_environment && out.cluster.environment.is_none() && !environment_unknown {
+        diags.error_at(
+            AttrPath::attr("environment"),
+            "Missing environment",
+            "require_environment = true and no environment is set: set environment = \"<name>\" (the name in the cluster's marker, ConfigMap kube-system/jke-environment), so the provider refuses any other cluster",
+        );
+    }
     if let Some(fm) = config
         .get("field_manager")
         .filter(|v| matches!(v, Value::Object(_)))
@@ -199,6 +235,11 @@ pub fn decode(config: &Value) -> (ProviderConfig, Diagnostics) {
             .map(Attribute::value_type)
             .unwrap_or(Type::Dynamic);
         let mut unknowns = Vec::new();
+        let fractions = convert::whole_number_errors(d, &AttrPath::attr("defaults"));
+        if fractions.has_errors() {
+            diags.extend(fractions);
+            return (out, diags);
+        }
         let json = convert::to_json(d, &ty, &AttrPath::attr("defaults"), &mut unknowns);
         out.defaults_unknown = !unknowns.is_empty();
         match serde_json::from_value::<Input>(json) {
@@ -211,4 +252,91 @@ pub fn decode(config: &Value) -> (ProviderConfig, Diagnostics) {
         }
     }
     (out, diags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn obj(pairs: &[(&str, Value)]) -> Value {
+        Value::Object(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), v.clone()))
+                .collect::<BTreeMap<_, _>>(),
+        )
+    }
+
+    fn errors(config: &Value) -> Vec<String> {
+        decode(config)
+            .1
+            .0
+            .into_iter()
+            .filter(|d| d.severity == crate::plugin::Severity::Error)
+            .map(|d| d.detail)
+            .collect()
+    }
+
+    #[test]
+    fn ambiguous_or_empty_connection_settings_are_refused() {
+        let both = obj(&[(
+            "kubernetes",
+            obj(&[
+                ("host", Value::string("https://k:6443")),
+                ("token", Value::string("t")),
+                ("client_certificate", Value::string("c")),
+                ("client_key", Value::string("k")),
+            ]),
+        )]);
+        let e = errors(&both);
+        assert!(
+            e.len() == 1
+                && e[0].starts_with("kubernetes.token")
+                && e[0].contains("set one of them"),
+            "{e:?}"
+        );
+        let empty_context = obj(&[(
+            "kubernetes",
+            obj(&[
+                ("config_path", Value::string("/k")),
+                ("config_context", Value::string("")),
+            ]),
+        )]);
+        let e = errors(&empty_context);
+        assert!(
+            e.len() == 1 && e[0].starts_with("kubernetes.config_context"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn require_environment_makes_a_missing_environment_an_error() {
+        assert!(errors(&obj(&[])).is_empty());
+        let e = errors(&obj(&[("require_environment", Value::Bool(true))]));
+        assert!(e.len() == 1 && e[0].starts_with("environment"), "{e:?}");
+        let ok = obj(&[
+            ("require_environment", Value::Bool(true)),
+            ("environment", Value::string("prod")),
+        ]);
+        assert!(errors(&ok).is_empty());
+        let unknown = obj(&[
+            ("require_environment", Value::Bool(true)),
+            ("environment", Value::Unknown),
+        ]);
+        assert!(errors(&unknown).is_empty());
+    }
+
+    #[test]
+    fn a_fraction_in_defaults_names_the_attribute() {
+        let c = obj(&[(
+            "defaults",
+            obj(&[("replicas", Value::Number(crate::plugin::Number::Float(1.5)))]),
+        )]);
+        let e = errors(&c);
+        assert_eq!(
+            e,
+            vec!["defaults.replicas = 1.5 must be a whole number (e.g. 1)"]
+        );
+    }
 }

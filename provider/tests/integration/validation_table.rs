@@ -4,7 +4,7 @@
 //! blocks, the attribute path the problem must be reported at (as `display(path)` prints
 //! it) and the fragment its detail must contain (the same fragment the e2e test asserts).
 //!
-//! Coverage: every one of the e2e test's 58 `BAD_INPUTS` is here; all of them are attributes
+//! Coverage: every one of the e2e test's 67 `BAD_INPUTS` is here; all of them are attributes
 //! of one `jke_application` with values of the right Terraform type, so the domain validator
 //! decides each of them. Not representable at this level, because they are not decisions of
 //! `validate_input`/`validate`:
@@ -29,6 +29,9 @@ use serde_json::{Value as Json, json};
 use terraform_provider_jke::app::application::spec::{Input, Spec};
 use terraform_provider_jke::app::application::validate::{validate, validate_input};
 use terraform_provider_jke::app::report::{Invalid, display};
+use terraform_provider_jke::plugin::AttrPath;
+use terraform_provider_jke::resources::application::plan::resource_type;
+use terraform_provider_jke::resources::convert;
 
 /// (e2e attributes as JSON, expected path, fragment of the detail).
 fn rows() -> Vec<(Json, &'static str, &'static str)> {
@@ -272,6 +275,51 @@ fn rows() -> Vec<(Json, &'static str, &'static str)> {
             "ephemeral_storage_limit",
             "less than ephemeral_storage",
         ),
+        (
+            json!({"replicas": 1.5}),
+            "replicas",
+            "replicas = 1.5 must be a whole number",
+        ),
+        (
+            json!({"port": 80.5}),
+            "port",
+            "port = 80.5 must be a whole number",
+        ),
+        (
+            json!({"disruption_budget": {"min_available": "100%"}}),
+            "disruption_budget.min_available",
+            "never lets a node drain",
+        ),
+        (
+            json!({"disruption_budget": {"max_unavailable": "0%"}}),
+            "disruption_budget.max_unavailable",
+            "never lets a node drain",
+        ),
+        (
+            json!({"service": {"annotations": {"bad key!": "x"}}}),
+            "service.annotations[\"bad key!\"]",
+            "service.annotations key",
+        ),
+        (
+            json!({"service_account": {"annotations": {"bad key!": "x"}}}),
+            "service_account.annotations[\"bad key!\"]",
+            "service_account.annotations key",
+        ),
+        (
+            json!({"ingress": {"hosts": ["shop.example.com"], "annotations": {"bad key!": "x"}}}),
+            "ingress.annotations[\"bad key!\"]",
+            "ingress.annotations key",
+        ),
+        (
+            json!({"node_selector": {"kubernetes.io/os": "linux os"}}),
+            "node_selector[\"kubernetes.io/os\"]",
+            "node labels are at most 63",
+        ),
+        (
+            json!({"ingress": {"hosts": ["shop.example.com"], "path": "/shop//api"}}),
+            "ingress.path",
+            "must not contain \"//\"",
+        ),
     ]
 }
 
@@ -295,21 +343,33 @@ fn merged(row: &Json) -> Json {
     app
 }
 
-/// Every problem of the input and its resolved spec (no provider defaults).
-fn problems(config: &Json) -> Vec<Invalid> {
+/// Every problem of the input and its resolved spec (no provider defaults), as (path,
+/// detail). A number that is not whole never reaches the model: decoding the Terraform
+/// value names it first, as it does for the provider.
+fn problems(config: &Json) -> Vec<(String, String)> {
+    let value = convert::from_json(config, resource_type());
+    let fractions = convert::whole_number_errors(&value, &AttrPath::root());
+    if fractions.has_errors() {
+        return fractions
+            .0
+            .into_iter()
+            .map(|d| (d.path.map(|p| p.to_string()).unwrap_or_default(), d.detail))
+            .collect();
+    }
     let input: Input = serde_json::from_value(config.clone())
         .unwrap_or_else(|e| panic!("{config} does not decode as an Input: {e}"));
     let spec = Spec::resolve(&input, &Input::default());
     validate_input(&input)
         .into_iter()
         .chain(validate(&spec))
+        .map(|p: Invalid| (display(&p.path), p.detail))
         .collect()
 }
 
-fn shown(problems: &[Invalid]) -> String {
+fn shown(problems: &[(String, String)]) -> String {
     problems
         .iter()
-        .map(|p| format!("  {}: {}", display(&p.path), p.detail))
+        .map(|(path, detail)| format!("  {path}: {detail}"))
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -322,8 +382,8 @@ fn the_base_app_is_valid() {
 
 #[test]
 fn the_table_has_every_e2e_bad_input() {
-    // tests/e2e/test_validation.py BAD_INPUTS has 58 rows; keep the two in step.
-    assert_eq!(rows().len(), 58);
+    // tests/e2e/test_validation.py BAD_INPUTS has 67 rows; keep the two in step.
+    assert_eq!(rows().len(), 67);
 }
 
 #[test]
@@ -334,7 +394,7 @@ fn every_bad_input_is_reported_at_its_path_with_the_e2e_fragment() {
         let found = problems(&config);
         let ok = found
             .iter()
-            .any(|p| display(&p.path) == *path && p.detail.contains(fragment));
+            .any(|(at, detail)| at == path && detail.contains(fragment));
         if !ok {
             missing.push(format!(
                 "row {i}: {row}\n  expected at {path}: ...{fragment}...\n  got:\n{}",

@@ -4,5 +4,6 @@
 
 pub mod bundle;
 pub mod observe;
+pub mod owner;
 pub mod spec;
 pub mod validate;

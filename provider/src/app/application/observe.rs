@@ -62,6 +62,17 @@ fn foreign(k: &str) -> bool {
     FOREIGN_ANNOTATION_PREFIXES.iter().any(|p| k.starts_with(p))
 }
 
+/// A live object's annotations without those other tools and JKE itself (the owner mark)
+/// write, as the user's setting.
+fn own_annotations(a: Option<StringMap>) -> Option<StringMap> {
+    a.map(|a| {
+        a.into_iter()
+            .filter(|(k, _)| !foreign(k))
+            .collect::<StringMap>()
+    })
+    .filter(|a| !a.is_empty())
+}
+
 fn app_container<'a>(d: &'a Deployment, name: &str) -> Option<&'a Container> {
     let cs = &d.spec.as_ref()?.template.spec.as_ref()?.containers;
     cs.iter().find(|c| c.name == name).or_else(|| cs.first())
@@ -175,7 +186,7 @@ fn take_back(spec: &mut Spec, live: &Live, depth: Depth) {
             .typed::<Service>(Kind::Service)
             .map(|s| s.metadata.annotations)
     {
-        spec.service.annotations = annotations.filter(|a| !a.is_empty());
+        spec.service.annotations = own_annotations(annotations);
     }
     if let Some(ing) = live.typed::<K8sIngress>(Kind::Ingress) {
         let hosts: Vec<String> = ing
@@ -222,7 +233,7 @@ fn take_back(spec: &mut Spec, live: &Live, depth: Depth) {
     if depth == Depth::Everything {
         if let Some(sa) = live.typed::<ServiceAccount>(Kind::ServiceAccount) {
             spec.service_account.create = true;
-            spec.service_account.annotations = sa.metadata.annotations.filter(|a| !a.is_empty());
+            spec.service_account.annotations = own_annotations(sa.metadata.annotations);
         } else {
             spec.service_account.create = false;
         }
@@ -513,7 +524,7 @@ fn ingress_from(ing: &K8sIngress, hosts: Vec<String>) -> Ingress {
         .and_then(|h| h.paths.first())
         .and_then(|p| p.path.clone())
         .unwrap_or_else(|| "/".into());
-    let mut annotations = ing.metadata.annotations.clone().unwrap_or_default();
+    let mut annotations = own_annotations(ing.metadata.annotations.clone()).unwrap_or_default();
     let issuer = annotations.remove("cert-manager.io/cluster-issuer");
     let tls = s
         .and_then(|s| s.tls.as_ref())

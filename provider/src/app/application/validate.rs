@@ -6,7 +6,8 @@
 
 use super::spec::{Input, PROFILES, Peer, Probe, Spec, StringMap};
 use crate::app::formats::{
-    is_dns_label, is_dns_subdomain, is_label_value, is_qualified_name, parse_duration,
+    DURATION_FORMS, is_dns_label, is_dns_subdomain, is_label_value, is_qualified_name,
+    parse_duration,
 };
 use crate::app::quantity::{ACCEPTED_FORMS, Quantity};
 use crate::app::report::{FieldPath, Invalid, Report, Seg, path};
@@ -102,6 +103,14 @@ fn check_namespace(r: &mut Report, ns: &str) {
             path(&["namespace"]),
             "Invalid namespace",
             format!("namespace {ns:?} must be a DNS label: at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit"),
+        );
+    } else if ns.starts_with("kube-") {
+        // The cluster's own namespaces (kube-system, kube-public, kube-node-lease), as
+        // jke_cluster refuses them: an app there could replace a system component.
+        r.add(
+            path(&["namespace"]),
+            "Reserved namespace",
+            format!("namespace {ns:?} is reserved for the cluster itself (like kube-system, kube-public and kube-node-lease); put the app in a namespace of its own, e.g. \"shop\""),
         );
     }
 }
@@ -445,6 +454,22 @@ fn check_ingress(r: &mut Report, spec: &Spec) {
             "Invalid ingress path",
             format!("ingress.path {:?} must start with \"/\"", ing.path),
         );
+    } else if ["//", "/./", "/../", "%2f", "%2F"]
+        .iter()
+        .any(|seq| ing.path.contains(seq))
+        || ing.path.ends_with("/..")
+        || ing.path.ends_with("/.")
+        || ing.path.contains(char::is_whitespace)
+    {
+        // The API server refuses these sequences in a Prefix path, at apply.
+        r.add(
+            path(&["ingress", "path"]),
+            "Invalid ingress path",
+            format!(
+                "ingress.path {:?} must not contain \"//\", \"/./\", \"/../\", \"%2f\" or spaces, nor end in \"/.\" or \"/..\"; use e.g. \"/shop\"",
+                ing.path
+            ),
+        );
     }
     if let Some(c) = &ing.class_name
         && !is_dns_subdomain(c)
@@ -584,6 +609,14 @@ fn check_lifecycle(r: &mut Report, spec: &Spec) {
                 "Invalid service account name",
                 format!("service_account.name {n:?} must be a lowercase DNS name"),
             );
+        } else if n == "default" {
+            // Every pod of the namespace without its own account runs as `default`: an app
+            // that owned (or annotated) it would give them all its identity.
+            r.add(
+                path(&["service_account", "name"]),
+                "Shared service account",
+                "service_account.name \"default\" is the namespace's account for every pod without one of its own; leave name unset (the app gets its own account, named like the app) or name one only this app uses".to_string(),
+            );
         }
     }
 }
@@ -606,15 +639,35 @@ fn check_metadata(r: &mut Report, spec: &Spec) {
             r.add(at, "Invalid label value", format!("label {k:?} has value {v:?}; label values are at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"));
         }
     }
-    for attr in ["annotations", "pod_annotations", "node_selector"] {
-        let map = match attr {
-            "annotations" => spec.annotations.as_ref(),
-            "pod_annotations" => spec.pod_annotations.as_ref(),
-            _ => spec.node_selector.as_ref(),
-        };
-        for k in map.into_iter().flat_map(|m| m.keys()) {
+    // Every map whose keys become annotation or label keys: the API server refuses a bad one
+    // at apply, after earlier objects were written.
+    let maps: [(&[&str], Option<&StringMap>); 6] = [
+        (&["annotations"], spec.annotations.as_ref()),
+        (&["pod_annotations"], spec.pod_annotations.as_ref()),
+        (&["node_selector"], spec.node_selector.as_ref()),
+        (
+            &["service", "annotations"],
+            spec.service.annotations.as_ref(),
+        ),
+        (
+            &["service_account", "annotations"],
+            spec.service_account.annotations.as_ref(),
+        ),
+        (
+            &["ingress", "annotations"],
+            spec.ingress.as_ref().and_then(|i| i.annotations.as_ref()),
+        ),
+    ];
+    for (attr, map) in maps {
+        let name = attr.join(".");
+        for (k, v) in map.into_iter().flatten() {
+            let at = with(path(attr), Seg::Key(k.clone()));
             if !is_qualified_name(k) {
-                r.add(with(path(&[attr]), Seg::Key(k.clone())), "Invalid key", format!("{attr} key {k:?} must be a name of at most 63 letters, digits, '-', '_' or '.', optionally prefixed by a DNS name and '/'"));
+                r.add(at, "Invalid key", format!("{name} key {k:?} must be a name of at most 63 letters, digits, '-', '_' or '.', optionally prefixed by a DNS name and '/'"));
+            } else if name != "node_selector" && k.starts_with("jke.dev/") {
+                r.add(at, "Reserved annotation", format!("{name} key {k:?} is JKE's own (the owner mark and settings it writes); choose another key"));
+            } else if name == "node_selector" && !is_label_value(v) {
+                r.add(at, "Invalid node selector value", format!("node_selector {k:?} has value {v:?}; node labels are at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"));
             }
         }
     }
@@ -623,8 +676,8 @@ fn check_metadata(r: &mut Report, spec: &Spec) {
 fn check_rollout(r: &mut Report, spec: &Spec) {
     let ro = &spec.rollout;
     match parse_duration(&ro.timeout) {
-        Some(d) if d.as_secs() > 0 && d.as_secs() <= 24 * 3600 => {}
-        _ => r.add(path(&["rollout", "timeout"]), "Invalid rollout timeout", format!("rollout.timeout {:?} must be a duration between 1s and 24h such as \"90s\", \"5m\" or \"1h30m\"", ro.timeout)),
+        Some(d) if !d.is_zero() && d.as_secs() <= 24 * 3600 => {}
+        _ => r.add(path(&["rollout", "timeout"]), "Invalid rollout timeout", format!("rollout.timeout {:?} must be a duration above zero and at most 24h: {DURATION_FORMS}", ro.timeout)),
     }
     if !(1..=86400).contains(&ro.progress_deadline_seconds) {
         r.add(

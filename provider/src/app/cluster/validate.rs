@@ -5,8 +5,8 @@ use super::bundle::{
 };
 use super::spec::{NamespaceSpec, Spec, defaults};
 use crate::app::formats::{
-    is_aws_region, is_dns_label, is_dns_subdomain, is_email, is_hosted_zone_id, is_https_url,
-    is_label_value, is_qualified_name, is_role_arn, parse_duration,
+    DURATION_FORMS, is_aws_region, is_dns_label, is_dns_subdomain, is_email, is_hosted_zone_id,
+    is_https_url, is_label_value, is_qualified_name, is_role_arn, parse_duration,
 };
 use crate::app::object::LABEL_MANAGED_BY;
 use crate::app::quantity::{ACCEPTED_FORMS, Quantity};
@@ -59,7 +59,7 @@ pub fn validate(spec: &Spec) -> Vec<Invalid> {
         _ => r.add(
             vec![seg("crd_wait_timeout")],
             "Invalid CRD wait timeout",
-            format!("crd_wait_timeout {:?} must be a duration from \"0s\" (do not wait) to \"1h\", such as \"90s\", \"5m\" or \"1h\"", spec.crd_wait_timeout),
+            format!("crd_wait_timeout {:?} must be a duration from \"0s\" (do not wait) to \"1h\": {DURATION_FORMS}", spec.crd_wait_timeout),
         ),
     }
     check_issuers(&mut r, spec);

@@ -10,6 +10,7 @@ use super::provider_config::ProviderConfig;
 use super::resource::{Connected, Resource};
 use crate::app::application::bundle::{self, KINDS};
 use crate::app::application::observe::{self, Live, Observed};
+use crate::app::application::owner::{self, Foreign, OWNER_ANNOTATION};
 use crate::app::application::spec::{Input, Spec, StringMap};
 use crate::app::application::validate;
 use crate::app::formats::parse_duration;
@@ -146,6 +147,15 @@ pub fn plan(req: &PlanRequest, provider: &ProviderConfig) -> PlanResponse {
     if req.prior_state.is_null() {
         diags.extend(namespace_warning(&req.config, provider, &spec));
     }
+    let mut planned = planned;
+    if let Some(owner) = plan::owner_of(&req.prior_state) {
+        // The mark made at create stays; an app without one gets it on this apply.
+        convert::set_at(
+            &mut planned,
+            &[crate::plugin::PathStep::Attr("owner_id".into())],
+            Value::string(owner),
+        );
+    }
     let requires_replace = plan::requires_replace(&req.prior_state, &planned);
     let planned_identity =
         (!planned.get("id").is_some_and(Value::is_unknown)).then(|| identity(&spec));
@@ -206,7 +216,7 @@ pub async fn read(cluster: &Cluster, req: &ReadRequest) -> ReadResponse {
         .into_iter()
         .filter(|m| m.kind != Kind::Namespace)
         .collect();
-    let live = match live_objects(cluster, &manifests).await {
+    let mut live = match live_objects(cluster, &manifests).await {
         Ok(l) => l,
         Err(e) => {
             return ReadResponse {
@@ -216,6 +226,26 @@ pub async fn read(cluster: &Cluster, req: &ReadRequest) -> ReadResponse {
             };
         }
     };
+    let owner = plan::owner_of(&req.current_state);
+    // An object with another owner's mark is not this app's, whatever its name.
+    let mut taken: BTreeMap<String, String> = BTreeMap::new();
+    live.objects.retain(|kind, o| {
+        let ours = owner::owns(owner::mark_of(o), owner.as_deref());
+        if !ours && let Some(m) = manifests.iter().find(|m| m.kind == *kind) {
+            taken.insert(m.key(), format!("managed by {}", owner::managed_by(o)));
+        }
+        ours
+    });
+    let rollout = live
+        .objects
+        .get(&Kind::Deployment)
+        .and_then(|d| {
+            serde_json::from_value::<k8s_openapi::api::apps::v1::Deployment>(d.clone()).ok()
+        })
+        .and_then(|d| match crate::kube::rollout::progress(&d) {
+            crate::kube::rollout::Progress::Failed(why) => Some(why),
+            _ => None,
+        });
     match observe::observe(&prior, &live) {
         Observed::Gone => {
             tracing::info!(app = %prior.id(), "app deleted outside Terraform; removing from state");
@@ -224,13 +254,130 @@ pub async fn read(cluster: &Cluster, req: &ReadRequest) -> ReadResponse {
         Observed::Present {
             spec,
             objects,
-            drift,
-        } => ReadResponse {
-            new_state: plan::encode_state(&spec, &objects, &drift),
-            new_identity: Some(identity(&spec)),
-            ..ReadResponse::default()
-        },
+            mut drift,
+        } => {
+            drift.extend(taken);
+            if let Some(why) = rollout {
+                // An apply interrupted before its rollout finished (or a rollout that failed
+                // since): the plan must not be empty while the app is broken.
+                drift.insert(
+                    format!("Deployment/{}: rollout", spec.name),
+                    format!("failed: {why}"),
+                );
+            }
+            ReadResponse {
+                new_state: plan::encode_state(&spec, &objects, &drift, owner.as_deref()),
+                new_identity: Some(identity(&spec)),
+                ..ReadResponse::default()
+            }
+        }
     }
+}
+
+/// A new owner mark: unique per created app (hashed from the process's random hasher keys,
+/// the time, the process id and a counter; it needs to be unique, not secret).
+fn new_owner_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    h.write_u32(std::process::id());
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    format!("{:016x}", h.finish())
+}
+
+/// The objects of the app this apply may not write, read before anything is written: any
+/// object of `manifests` with another owner's mark (or, unless `adopt_unmarked`, without
+/// one), and a ServiceAccount the app uses without creating it that is another app's.
+async fn foreign_objects(
+    cluster: &Cluster,
+    spec: &Spec,
+    manifests: &[Manifest],
+    owner: &str,
+    adopt_unmarked: bool,
+) -> Result<Vec<Foreign>, KubeError> {
+    let mut refs: Vec<ObjectRef> = manifests
+        .iter()
+        .filter(|m| m.kind != Kind::Namespace)
+        .map(object_ref)
+        .collect();
+    let used_account = (!spec.service_account.create).then(|| {
+        object_ref(&Manifest::of(
+            Kind::ServiceAccount,
+            &spec.service_account.name,
+            Some(&spec.namespace),
+            &serde_json::Value::Null,
+        ))
+    });
+    refs.extend(used_account.clone());
+    let live = cluster.get_all(&refs).await?;
+    let deployment = refs
+        .iter()
+        .zip(&live)
+        .find(|(r, _)| r.ty.kind == "Deployment" && r.name == spec.name)
+        .and_then(|(_, l)| l.as_ref());
+    let mut out = Vec::new();
+    for (r, l) in refs.iter().zip(&live) {
+        // What a create of this app left when it never returned to Terraform (killed,
+        // cut off) is in no state: this apply takes it over.
+        let used = Some(r) == used_account.as_ref();
+        let leftover = !used
+            && l.as_ref()
+                .and_then(owner::mark_of)
+                .is_some_and(|m| m != owner && owner::unfinished(m, deployment));
+        let check = if leftover {
+            Ok(())
+        } else if used {
+            // Used, not written: only another app's mark makes it another's.
+            l.as_ref()
+                .filter(|l| owner::mark_of(l).is_some_and(|m| m != owner))
+                .map_or(Ok(()), |l| {
+                    owner::may_write(&r.describe(), Some(l), owner, false)
+                })
+        } else {
+            owner::may_write(&r.describe(), l.as_ref(), owner, adopt_unmarked)
+        };
+        if let Err(f) = check {
+            out.push(f);
+        }
+    }
+    Ok(out)
+}
+
+/// The refusal for objects this app may not write; nothing was written.
+fn foreign_diagnostic(spec: &Spec, foreign: &[Foreign], creating: bool) -> Diagnostic {
+    let each: Vec<String> = foreign
+        .iter()
+        .map(|f| format!("{} already exists, managed by {}", f.object, f.managed_by))
+        .collect();
+    let account_ref = format!(
+        "ServiceAccount/{}/{}",
+        spec.namespace, spec.service_account.name
+    );
+    let account =
+        spec.service_account.name != spec.name && foreign.iter().any(|f| f.object == account_ref);
+    let fix = if account {
+        "Its service_account.name names another app's ServiceAccount: leave it unset so the app gets its own".to_string()
+    } else {
+        format!(
+            "To manage this app from this configuration, import it with `terraform import jke_application.<resource name> {}` (and `terraform state rm` it from the configuration that has it now); otherwise choose another name or namespace",
+            spec.id()
+        )
+    };
+    Diagnostic::error(
+        format!(
+            "{} {} is not this configuration's",
+            if creating { "Creating" } else { "Updating" },
+            spec.id()
+        ),
+        format!("{}. Nothing was changed. {fix}.", each.join("; ")),
+    )
 }
 
 fn write_only(config: &Value) -> Option<StringMap> {
@@ -244,24 +391,42 @@ fn write_only(config: &Value) -> Option<StringMap> {
         })
 }
 
-/// Apply `spec`, which renders to `manifests`: server-side apply in order, prune what it no
-/// longer has, wait for rollout.
+/// Where [`converge`] stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    /// Writing the objects: some may be written, some not.
+    Write,
+    /// Deleting objects the app no longer has: some may still be there.
+    Prune,
+    /// Everything written and pruned; the rollout did not finish.
+    Rollout,
+}
+
+/// Apply `spec`, which renders to `manifests` (already marked with `owner`): server-side
+/// apply in order, prune what it no longer has (only objects with its mark), wait for
+/// rollout.
 async fn converge(
     cluster: &Cluster,
     spec: &Spec,
     manifests: &[Manifest],
+    owner: &str,
     created: bool,
     stop: &mut watch::Receiver<bool>,
-) -> Result<(), KubeError> {
+) -> Result<(), (Stage, KubeError)> {
+    let write = |e| (Stage::Write, e);
     // In render order: namespace, service account and secret before the Deployment.
     for m in manifests {
-        cluster.apply(&object_ref(m), &m.object).await?;
+        cluster
+            .apply(&object_ref(m), &m.object)
+            .await
+            .map_err(write)?;
     }
     if created && spec.autoscale.enabled {
         // Start at the autoscaling floor rather than Kubernetes' default of one pod.
         cluster
             .scale_deployment(&spec.namespace, &spec.name, spec.autoscale.min_replicas)
-            .await?;
+            .await
+            .map_err(write)?;
     }
     let pruned = cluster
         .prune(
@@ -270,8 +435,11 @@ async fn converge(
             &bundle::app_label_selector(&spec.name),
             &object_refs(manifests),
             Propagation::Foreground,
+            OWNER_ANNOTATION,
+            |mark| owner::owns(mark, Some(owner)),
         )
-        .await?;
+        .await
+        .map_err(|e| (Stage::Prune, e))?;
     if !pruned.is_empty() {
         let pruned: Vec<String> = pruned.iter().map(ObjectRef::describe).collect();
         tracing::info!(app = %spec.id(), ?pruned, "deleted objects the app no longer has");
@@ -280,9 +448,21 @@ async fn converge(
         let timeout = parse_duration(&spec.rollout.timeout).unwrap_or(Duration::from_secs(300));
         cluster
             .wait_for_rollout(&spec.namespace, &spec.name, timeout, stop)
-            .await?;
+            .await
+            .map_err(|e| (Stage::Rollout, e))?;
     }
     Ok(())
+}
+
+/// `state` with its owner mark set to `owner`.
+fn with_owner(state: &Value, owner: &str) -> Value {
+    let mut state = state.clone();
+    convert::set_at(
+        &mut state,
+        &[crate::plugin::PathStep::Attr("owner_id".into())],
+        Value::string(owner),
+    );
+    state
 }
 
 pub async fn apply(
@@ -308,11 +488,49 @@ pub async fn apply(
     } else {
         plan::decode_state(&req.prior_state).ok().map(|p| p.0)
     };
+    // The app's mark: made now for a new app; an app in state without one (from before
+    // owner marks, or imported from objects without one) adopts its unmarked objects.
+    let prior_owner = plan::owner_of(&req.prior_state);
+    let adopting = prior.is_some() && prior_owner.is_none();
+    let owner = prior_owner.unwrap_or_else(new_owner_id);
     tracing::info!(app = %spec.id(), "applying");
-    let manifests = bundle::render(&spec);
-    let result = converge(cluster, &spec, &manifests, prior.is_none(), &mut stop).await;
-    let new_state = plan::encode_state(&spec, &manifests, &BTreeMap::new());
-    let err = match result {
+    let mut manifests = bundle::render(&spec);
+    let unchanged = |diagnostics: Diagnostics| ApplyResponse {
+        new_state: req.prior_state.clone(),
+        new_identity: prior.as_ref().map(identity),
+        diagnostics,
+        ..ApplyResponse::default()
+    };
+    match foreign_objects(cluster, &spec, &manifests, &owner, adopting).await {
+        Ok(f) if f.is_empty() => {}
+        Ok(f) => return unchanged(foreign_diagnostic(&spec, &f, prior.is_none()).into()),
+        Err(e) => return unchanged(kube_diag(&e, &format!("Applying {}", spec.id())).into()),
+    }
+    owner::mark(&mut manifests, &owner);
+    let state_manifests = manifests.clone();
+    if prior.is_none() {
+        owner::mark_pending(&mut manifests);
+    }
+    let result = converge(
+        cluster,
+        &spec,
+        &manifests,
+        &owner,
+        prior.is_none(),
+        &mut stop,
+    )
+    .await;
+    if prior.is_none() && !matches!(result, Err((Stage::Write, _))) {
+        // The create returns to Terraform now, which records the mark: no longer pending.
+        // Best effort: every later apply writes the Deployment without it anyway.
+        if let Some(d) = state_manifests.iter().find(|m| m.kind == Kind::Deployment)
+            && let Err(e) = cluster.apply(&object_ref(d), &d.object).await
+        {
+            tracing::warn!(app = %spec.id(), error = %e, "could not clear the pending-create mark");
+        }
+    }
+    let new_state = plan::encode_state(&spec, &state_manifests, &BTreeMap::new(), Some(&owner));
+    let (stage, err) = match result {
         Ok(()) => {
             return ApplyResponse {
                 new_state,
@@ -320,24 +538,32 @@ pub async fn apply(
                 ..ApplyResponse::default()
             };
         }
-        Err(e) => e,
+        Err(x) => x,
     };
-    let rollout_failed = matches!(err, KubeError::Rollout { .. });
+    let rollout_failed = stage == Stage::Rollout && matches!(err, KubeError::Rollout { .. });
     match (&prior, rollout_failed && spec.rollout.rollback_on_failure) {
         (Some(prior_spec), true) => {
             let mut prior_spec = prior_spec.clone();
             // Write-only values of the prior version were never seen; keep the current ones.
             prior_spec.secret_env_wo = spec.secret_env_wo.clone();
-            let prior_manifests = bundle::render(&prior_spec);
-            let rolled_back =
-                converge(cluster, &prior_spec, &prior_manifests, false, &mut stop).await;
+            let mut prior_manifests = bundle::render(&prior_spec);
+            owner::mark(&mut prior_manifests, &owner);
+            let rolled_back = converge(
+                cluster,
+                &prior_spec,
+                &prior_manifests,
+                &owner,
+                false,
+                &mut stop,
+            )
+            .await;
             let outcome = match rolled_back {
                 Ok(()) => "rolled back to the previous version, which is running again".to_string(),
-                Err(e2) => format!("rolling back to the previous version also failed: {e2}"),
+                Err((_, e2)) => format!("rolling back to the previous version also failed: {e2}"),
             };
             ApplyResponse {
                 // State stays at the prior spec, so the next plan proposes the change again.
-                new_state: req.prior_state.clone(),
+                new_state: with_owner(&req.prior_state, &owner),
                 new_identity: Some(identity(&prior_spec)),
                 diagnostics: Diagnostic::error(
                     format!("Rollout of {} failed", spec.id()),
@@ -354,17 +580,24 @@ pub async fn apply(
                     spec.namespace,
                     bundle::app_label_selector(&spec.name)
                 )
+            } else if stage == Stage::Prune {
+                " The objects the app no longer has that could not be deleted are still there, and stay in state so the next plan shows them again.".to_string()
+            } else if prior.is_none() {
+                " The objects written so far are recorded in state, so Terraform marks the app tainted: the next apply replaces it, and destroy removes them.".to_string()
             } else {
                 String::new()
             };
-            // Objects may be partly written: record the intended state so the next plan
-            // reads what is really there and converges.
+            let new_state = match (stage, &prior) {
+                // Keep the prior state's objects (which include those still there), so the
+                // next plan proposes their removal again; Read refreshes the rest.
+                (Stage::Prune, Some(_)) => with_owner(&req.prior_state, &owner),
+                // Objects may be partly written: record the intended state (with the mark,
+                // so destroy finds them) and the next plan reads what is really there. A
+                // create that failed returns it too, so Terraform taints the app.
+                _ => new_state,
+            };
             ApplyResponse {
-                new_state: if prior.is_none() && !rollout_failed {
-                    Value::Null
-                } else {
-                    new_state
-                },
+                new_state,
                 new_identity: Some(identity(&spec)),
                 diagnostics: Diagnostic::error(
                     format!("Applying {} failed", spec.id()),
@@ -387,55 +620,92 @@ async fn destroy(cluster: &Cluster, prior_state: &Value) -> ApplyResponse {
             };
         }
     };
-    let manifests = bundle::render(&spec);
-    // Everything labelled as the app's, including objects from an interrupted apply.
-    let mut targets: Vec<ObjectRef> = manifests
-        .iter()
+    let owner = plan::owner_of(prior_state);
+    let failed = |e: &KubeError| ApplyResponse {
+        new_state: prior_state.clone(),
+        diagnostics: kube_diag(e, &format!("Deleting {}", spec.id())).into(),
+        ..ApplyResponse::default()
+    };
+    let manifests: Vec<Manifest> = bundle::render(&spec)
+        .into_iter()
         .filter(|m| m.kind != Kind::Namespace)
-        .map(object_ref)
         .collect();
+    // The app's objects that exist, and everything labelled as the app's (objects from an
+    // interrupted apply too): only those with the app's own mark go.
+    let rendered = object_refs(&manifests);
+    let live = match cluster.get_all(&rendered).await {
+        Ok(l) => l,
+        Err(e) => return failed(&e),
+    };
+    let mut targets: Vec<ObjectRef> = Vec::new();
+    let mut left: Vec<String> = Vec::new();
+    for (r, l) in rendered.into_iter().zip(live) {
+        match l {
+            Some(l) if owner::owns(owner::mark_of(&l), owner.as_deref()) => targets.push(r),
+            Some(l) => left.push(format!(
+                "{} (managed by {})",
+                r.describe(),
+                owner::managed_by(&l)
+            )),
+            None => {}
+        }
+    }
     let selector = bundle::app_label_selector(&spec.name);
     match cluster
-        .list_types(app_types(), Some(&spec.namespace), &selector)
+        .list_annotated(
+            app_types(),
+            Some(&spec.namespace),
+            &selector,
+            OWNER_ANNOTATION,
+        )
         .await
     {
         Ok(found) => {
-            for f in found {
-                if !targets.contains(&f) {
+            for (f, mark) in found {
+                if owner::owns(mark.as_deref(), owner.as_deref()) && !targets.contains(&f) {
                     targets.push(f);
                 }
             }
         }
-        Err(e) => {
-            return ApplyResponse {
-                new_state: prior_state.clone(),
-                diagnostics: kube_diag(&e, &format!("Deleting {}", spec.id())).into(),
-                ..ApplyResponse::default()
-            };
-        }
+        Err(e) => return failed(&e),
     }
     let grace = Duration::from_secs(spec.termination_grace_period.max(0) as u64 + 120);
+    let deletes_workload = targets.iter().any(|t| t.ty.kind == "Deployment");
     // The Deployment goes at once and the garbage collector takes its ReplicaSets and pods;
     // destroy returns when those are gone too. Waiting on them directly is faster than a
-    // foreground deletion, whose finalizers the collector clears one level at a time.
+    // foreground deletion, whose finalizers the collector clears one level at a time. Pods
+    // of another owner's Deployment with the same labels are not waited for.
     let gone = match cluster
         .delete_and_wait(&targets, Propagation::Background, grace)
         .await
     {
-        Ok(()) => {
+        Ok(()) if deletes_workload => {
             cluster
                 .wait_none(workload_dependents(), &spec.namespace, &selector, grace)
                 .await
         }
-        Err(e) => Err(e),
+        other => other,
     };
     match gone {
-        Ok(()) => ApplyResponse::default(),
-        Err(e) => ApplyResponse {
-            new_state: prior_state.clone(),
-            diagnostics: kube_diag(&e, &format!("Deleting {}", spec.id())).into(),
-            ..ApplyResponse::default()
-        },
+        Ok(()) if left.is_empty() => ApplyResponse::default(),
+        Ok(()) => {
+            tracing::info!(app = %spec.id(), ?left, "left objects another owner has");
+            ApplyResponse {
+                diagnostics: Diagnostic::warning(
+                    format!("Objects of {} left in place", spec.id()),
+                    format!(
+                        "{} {} not this app's (they lack its owner mark{}), so destroy left {} in place.",
+                        left.join(", "),
+                        if left.len() == 1 { "is" } else { "are" },
+                        owner.as_deref().map_or(String::new(), |o| format!(" {o:?}")),
+                        if left.len() == 1 { "it" } else { "them" }
+                    ),
+                )
+                .into(),
+                ..ApplyResponse::default()
+            }
+        }
+        Err(e) => failed(&e),
     }
 }
 
@@ -552,10 +822,22 @@ pub async fn import(cluster: &Cluster, req: &ImportRequest, defaults: &Input) ->
     if live.objects.contains_key(&Kind::Secret) && spec.secret_env.is_none() {
         spec.secret_env_version = None;
     }
+    // Import adopts: the app keeps the mark its Deployment carries (shared with the
+    // configuration that made it), or gets a new one on its next apply.
+    let owner = live
+        .objects
+        .get(&Kind::Deployment)
+        .and_then(owner::mark_of)
+        .map(str::to_string);
     ImportResponse {
         imported: vec![ImportedResource {
             type_name: TYPE_NAME.to_string(),
-            state: plan::encode_state(&spec, &bundle::render(&spec), &BTreeMap::new()),
+            state: plan::encode_state(
+                &spec,
+                &bundle::render(&spec),
+                &BTreeMap::new(),
+                owner.as_deref(),
+            ),
             private: Vec::new(),
             identity: Some(identity(&spec)),
         }],

@@ -37,10 +37,17 @@ pub fn problems(decoded: &Decoded, spec: &Spec) -> Diagnostics {
 }
 
 /// The state value of a spec: every setting plus the computed attributes.
-/// `objects` is what `spec` renders (the caller has rendered it already).
-pub fn encode_state(spec: &Spec, objects: &[Manifest], drift: &BTreeMap<String, String>) -> Value {
+/// `objects` is what `spec` renders (the caller has rendered it already); `owner` is the
+/// app's owner mark (`owner_id`), None before the app has one.
+pub fn encode_state(
+    spec: &Spec,
+    objects: &[Manifest],
+    drift: &BTreeMap<String, String>,
+    owner: Option<&str>,
+) -> Value {
     let mut json = serde_json::to_value(spec).unwrap_or_default();
     if let Some(obj) = json.as_object_mut() {
+        obj.insert("owner_id".into(), owner.into());
         obj.insert("id".into(), spec.id().into());
         let objects: Vec<String> = objects.iter().map(Manifest::key).collect();
         obj.insert("objects".into(), objects.into());
@@ -52,6 +59,16 @@ pub fn encode_state(spec: &Spec, objects: &[Manifest], drift: &BTreeMap<String, 
         );
     }
     convert::from_json(&json, resource_type())
+}
+
+/// The owner mark recorded in a state (None: an app from before owner marks, or imported
+/// without one).
+pub fn owner_of(state: &Value) -> Option<String> {
+    state
+        .get("owner_id")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 /// Back from state: every setting is present, so resolving against no defaults is exact.
@@ -79,7 +96,13 @@ pub fn planned_state(
     let decoded = decode_input(config)?;
     let spec = Spec::resolve(&decoded.input, defaults);
     let diags = problems(&decoded, &spec);
-    let mut planned = encode_state(&spec, &bundle::render(&spec), &BTreeMap::new());
+    // The owner mark is made at create (and kept by `plan` from the prior state).
+    let mut planned = encode_state(&spec, &bundle::render(&spec), &BTreeMap::new(), None);
+    convert::set_at(
+        &mut planned,
+        &[PathStep::Attr("owner_id".into())],
+        Value::Unknown,
+    );
     for u in &decoded.unknowns {
         convert::set_at(&mut planned, &u.0, Value::Unknown);
     }
@@ -238,6 +261,12 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(back, spec);
         assert!(drift.is_empty());
-        assert_eq!(encode_state(&back, &bundle::render(&back), &drift), planned);
+        let mut again = encode_state(&back, &bundle::render(&back), &drift, None);
+        convert::set_at(
+            &mut again,
+            &[PathStep::Attr("owner_id".into())],
+            Value::Unknown,
+        );
+        assert_eq!(again, planned);
     }
 }

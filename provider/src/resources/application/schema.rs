@@ -444,6 +444,7 @@ pub fn settings(mode: Mode) -> Vec<Attribute> {
             )
             .computed(),
         );
+        v.push(Attribute::typed("owner_id", Type::String, "The app's owner mark: an id generated when the app is created, written as the annotation `jke.dev/owner` on each of its objects. The provider writes only objects that are absent or carry this mark, and deletes only those that carry it; another configuration that declares the same app is refused. Import takes the mark the objects carry (an app without one gets a new mark on its next apply).").computed());
         v.push(Attribute::typed("drift", string_map(), "Changes made outside Terraform to settings no other attribute shows, as `Kind/name: field` -> live value (or `deleted`). Empty after every apply; a plan that shows it going back to `{}` restores them.").computed());
     }
     v

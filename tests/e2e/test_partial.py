@@ -1,0 +1,145 @@
+"""Nothing half-applied, nothing forgotten (issue 14, section 3): a create the API server
+stops part-way is recorded (tainted) so destroy removes what it wrote; a prune that fails is
+an error and the state keeps what is still there; a rollout left unfinished by an
+interrupted apply shows in the next plan; destroy of an object held by a finalizer fails
+with its own timeout, naming the object.
+
+A restricted identity (a ServiceAccount bound to the documented Role minus one verb, as in
+test_rbac.py) is how the API server refuses one object of the bundle."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+from harness import TF_BIN
+from test_rbac import role_rules, service_account_token, token_config
+
+INGRESS = '  ingress = { hosts = ["web.example.com"] }\n'
+SEL = "app.kubernetes.io/instance=web"
+
+
+def without_verbs(resource: str, verbs: set[str]) -> list[dict]:
+    """The documented Role, with `verbs` taken away on `resource` alone."""
+    rules = []
+    for r in role_rules():
+        if resource in r.get("resources", []):
+            rest = [x for x in r["resources"] if x != resource]
+            if rest:
+                rules.append({**r, "resources": rest})
+            rules.append({**r, "resources": [resource], "verbs": [v for v in r["verbs"] if v not in verbs]})
+        else:
+            rules.append(r)
+    return rules
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def wait_until(fn, what: str, timeout: float = 120.0):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(1)
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+
+def state_json(tf) -> dict:
+    return tf.run("show", "-json").json()
+
+
+def test_a_create_refused_part_way_is_tainted_and_destroy_removes_what_it_wrote(cluster, tf, namespace):
+    # The Ingress is the last object of the bundle: everything before it is written.
+    token = service_account_token(cluster, namespace, "jke-no-ingress-writes", without_verbs("ingresses", {"create", "patch"}))
+    (tf.workdir / "main.tf").write_text(token_config(cluster, namespace, token, INGRESS))
+    r = tf.apply(check=False)
+    assert r.code != 0
+    err = one_line(r.err)
+    assert 'resource "ingresses"' in err and "recorded in state" in err, str(r)
+    assert cluster.apps.list_namespaced_deployment(namespace, label_selector=SEL).items, "the Deployment was written"
+    res = next(x for x in state_json(tf)["values"]["root_module"]["resources"] if x["address"] == "jke_application.web")
+    assert res.get("tainted") is True, "Terraform recorded the partial app as tainted"
+    assert res["values"]["owner_id"]
+    plan = tf.plan_exitcode()
+    assert plan.code == 2 and "must be replaced" in plan.out, str(plan)
+    tf.destroy()
+    assert cluster.apps.list_namespaced_deployment(namespace, label_selector=SEL).items == []
+    assert cluster.core.list_namespaced_service(namespace, label_selector=SEL).items == []
+    assert cluster.core.list_namespaced_service_account(namespace, label_selector=SEL).items == []
+
+
+def test_a_failed_prune_is_an_error_and_the_state_keeps_the_ingress(cluster, tf, namespace):
+    token = service_account_token(cluster, namespace, "jke-no-ingress-delete", without_verbs("ingresses", {"delete"}))
+    (tf.workdir / "main.tf").write_text(token_config(cluster, namespace, token, INGRESS))
+    tf.apply()
+    (tf.workdir / "main.tf").write_text(token_config(cluster, namespace, token))
+    r = tf.apply(check=False)
+    assert r.code != 0
+    err = one_line(r.err)
+    assert "cannot delete" in err and 'resource "ingresses"' in err, str(r)
+    assert "stay in state" in err
+    assert cluster.networking.read_namespaced_ingress("web", namespace), "the Ingress is still there"
+    values = tf.state_resource("jke_application.web")
+    assert "Ingress/web" in values["objects"] and values["ingress"], "the state keeps the Ingress that still routes"
+    plan = tf.plan_exitcode()
+    assert plan.code == 2 and "Ingress/web" in plan.out, "the next plan proposes removing it again"
+
+
+def test_an_apply_killed_during_the_rollout_is_reported_by_the_next_plan(cluster, tf, namespace):
+    from test_cluster import app, config, write
+
+    write(tf, config(cluster, namespace, app()))
+    tf.apply()
+    # The new version can never run (no node has the label); Kubernetes gives up after 10 s.
+    broken = app(image="nginx:1.28", extra='  node_selector = { pool = "does-not-exist" }\n')
+    write(tf, config(cluster, namespace, broken.replace("progress_deadline_seconds = 30", "progress_deadline_seconds = 10")))
+    p = subprocess.Popen(
+        [TF_BIN, "apply", "-no-color", "-auto-approve", "-input=false"],
+        cwd=tf.workdir,
+        env=tf.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+    def new_version_written():
+        d = cluster.apps.read_namespaced_deployment("web", namespace)
+        return d.spec.template.spec.containers[0].image == "nginx:1.28"
+
+    wait_until(new_version_written, "the new Deployment to be written")
+    # Only this Terraform's provider (a child of its process), not anyone else's.
+    subprocess.run(["pkill", "-KILL", "-P", str(p.pid), "-f", "terraform-provider-jke"], check=False)
+    p.wait(timeout=120)
+
+    def deadline_exceeded():
+        d = cluster.apps.read_namespaced_deployment("web", namespace)
+        return any(c.reason == "ProgressDeadlineExceeded" for c in d.status.conditions or [])
+
+    wait_until(deadline_exceeded, "Kubernetes to give up on the rollout")
+    plan = tf.plan_exitcode()
+    out = one_line(plan.out)
+    assert plan.code == 2, str(plan)
+    assert '"Deployment/web: rollout"' in out and "failed:" in out, str(plan)
+
+
+def test_destroy_of_an_object_held_by_a_finalizer_fails_with_its_own_timeout(cluster, tf, namespace):
+    from test_cluster import app, config, write
+
+    write(tf, config(cluster, namespace, app(extra="  termination_grace_period = 0\n  pre_stop_sleep = 0\n")))
+    tf.apply()
+    hold = "e2e.jke.dev/hold"
+    cluster.core.patch_namespaced_service("web", namespace, {"metadata": {"finalizers": [hold]}})
+    try:
+        r = tf.destroy(check=False)
+        assert r.code != 0
+        err = one_line(r.err)
+        assert f"objects still being deleted after 120s: Service/{namespace}/web (held by finalizers {hold})" in err, str(r)
+        assert "finalizers are cleared" in err
+        assert "rollout" not in err.lower()
+        assert tf.run("state", "list").out.strip() == "jke_application.web", "the app stays in state"
+    finally:
+        cluster.core.patch_namespaced_service("web", namespace, {"metadata": {"finalizers": None}})
