@@ -12,6 +12,7 @@ use crate::app::application::bundle::{self, KINDS};
 use crate::app::application::observe::{self, Live, Observed};
 use crate::app::application::spec::{Input, Spec, StringMap};
 use crate::app::application::validate;
+use crate::app::foreign_fields::{self, Policy};
 use crate::app::formats::parse_duration;
 use crate::app::object::{Kind, Manifest};
 use crate::app::report::Seg;
@@ -55,7 +56,7 @@ impl Resource for Application {
         plan(req, provider)
     }
     async fn read(&self, cx: &Connected<'_>, req: &ReadRequest) -> ReadResponse {
-        read(cx.cluster, req).await
+        read(cx.cluster, req, &cx.config.drift_policy()).await
     }
     async fn apply(
         &self,
@@ -63,7 +64,7 @@ impl Resource for Application {
         req: &ApplyRequest,
         stop: watch::Receiver<bool>,
     ) -> ApplyResponse {
-        apply(cx.cluster, req, stop).await
+        apply(cx.cluster, req, &cx.config.drift_policy(), stop).await
     }
     fn import_target(&self, req: &ImportRequest) -> Result<(), Diagnostic> {
         import_target(req).map(|_| ())
@@ -188,7 +189,7 @@ async fn live_objects(cluster: &Cluster, manifests: &[Manifest]) -> Result<Live,
     })
 }
 
-pub async fn read(cluster: &Cluster, req: &ReadRequest) -> ReadResponse {
+pub async fn read(cluster: &Cluster, req: &ReadRequest, policy: &Policy<'_>) -> ReadResponse {
     let (prior, _) = match plan::decode_state(&req.current_state) {
         Ok(x) => x,
         Err(d) => {
@@ -216,7 +217,7 @@ pub async fn read(cluster: &Cluster, req: &ReadRequest) -> ReadResponse {
             };
         }
     };
-    match observe::observe(&prior, &live) {
+    match observe::observe(&prior, &live, policy) {
         Observed::Gone => {
             tracing::info!(app = %prior.id(), "app deleted outside Terraform; removing from state");
             ReadResponse::default()
@@ -244,15 +245,48 @@ fn write_only(config: &Value) -> Option<StringMap> {
         })
 }
 
-/// Apply `spec`, which renders to `manifests`: server-side apply in order, prune what it no
-/// longer has, wait for rollout.
+/// Hand the fields other managers added to the objects (and `policy` does not leave alone)
+/// to the provider's own field manager, so that applying `manifests` removes them: server-side
+/// apply never removes a field another manager still owns.
+async fn take_over_foreign_fields(
+    cluster: &Cluster,
+    manifests: &[Manifest],
+    policy: &Policy<'_>,
+) -> Result<(), KubeError> {
+    // The namespace is shared by many apps (and the platform's): not the app's to clean.
+    let manifests: Vec<&Manifest> = manifests
+        .iter()
+        .filter(|m| m.kind != Kind::Namespace)
+        .collect();
+    let refs: Vec<ObjectRef> = manifests.iter().map(|m| object_ref(m)).collect();
+    let live = cluster.get_all(&refs).await?;
+    for ((m, r), l) in manifests.iter().zip(&refs).zip(live) {
+        let Some(l) = l else { continue };
+        let Some(managed) = foreign_fields::take_over(&l, &m.object, policy) else {
+            continue;
+        };
+        let version = l["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap_or_default();
+        tracing::info!(object = %r.describe(), "removing fields other managers added");
+        cluster.set_managed_fields(r, version, &managed).await?;
+    }
+    Ok(())
+}
+
+/// Apply `spec`, which renders to `manifests`: take over what others added, server-side
+/// apply in order, prune what it no longer has, wait for rollout.
 async fn converge(
     cluster: &Cluster,
     spec: &Spec,
     manifests: &[Manifest],
     created: bool,
+    policy: &Policy<'_>,
     stop: &mut watch::Receiver<bool>,
 ) -> Result<(), KubeError> {
+    if !created {
+        take_over_foreign_fields(cluster, manifests, policy).await?;
+    }
     // In render order: namespace, service account and secret before the Deployment.
     for m in manifests {
         cluster.apply(&object_ref(m), &m.object).await?;
@@ -288,6 +322,7 @@ async fn converge(
 pub async fn apply(
     cluster: &Cluster,
     req: &ApplyRequest,
+    policy: &Policy<'_>,
     mut stop: watch::Receiver<bool>,
 ) -> ApplyResponse {
     if req.planned_state.is_null() {
@@ -310,7 +345,15 @@ pub async fn apply(
     };
     tracing::info!(app = %spec.id(), "applying");
     let manifests = bundle::render(&spec);
-    let result = converge(cluster, &spec, &manifests, prior.is_none(), &mut stop).await;
+    let result = converge(
+        cluster,
+        &spec,
+        &manifests,
+        prior.is_none(),
+        policy,
+        &mut stop,
+    )
+    .await;
     let new_state = plan::encode_state(&spec, &manifests, &BTreeMap::new());
     let err = match result {
         Ok(()) => {
@@ -329,8 +372,15 @@ pub async fn apply(
             // Write-only values of the prior version were never seen; keep the current ones.
             prior_spec.secret_env_wo = spec.secret_env_wo.clone();
             let prior_manifests = bundle::render(&prior_spec);
-            let rolled_back =
-                converge(cluster, &prior_spec, &prior_manifests, false, &mut stop).await;
+            let rolled_back = converge(
+                cluster,
+                &prior_spec,
+                &prior_manifests,
+                false,
+                policy,
+                &mut stop,
+            )
+            .await;
             let outcome = match rolled_back {
                 Ok(()) => "rolled back to the previous version, which is running again".to_string(),
                 Err(e2) => format!("rolling back to the previous version also failed: {e2}"),
