@@ -210,7 +210,8 @@ struct Found {
     /// Index of the entry in `metadata.managedFields`.
     index: usize,
     leaf: Leaf,
-    /// Steps down to the first one the rendered object lacks: the field or item added.
+    /// Steps down to the field or list item added (the rendered object lacks its first
+    /// step from the one it lacks on).
     added: usize,
 }
 
@@ -238,11 +239,17 @@ fn find(live: &Json, rendered: &Json, policy: &Policy) -> Vec<Found> {
                 // the next apply (which forces its values).
                 continue;
             }
+            // Report a whole list item at once (an added container, volume or port), and
+            // any other field by itself (one label, one annotation).
+            let added = leaf.path[have..]
+                .iter()
+                .position(|s| !matches!(s, Step::Field(_)))
+                .map_or(leaf.path.len(), |i| have + i + 1);
             out.push(Found {
                 entry: entry.clone(),
                 index,
                 leaf,
-                added: have + 1,
+                added,
             });
         }
     }
