@@ -150,7 +150,7 @@ pub fn without_ignored(live: &Json, rendered: &Json, policy: &Policy) -> Json {
     };
     for entry in list
         .iter()
-        .filter_map(entry_of)
+        .filter_map(mf::entry)
         .filter(|e| policy.foreign(e))
     {
         for leaf in leaves(&entry.fields) {
@@ -215,18 +215,13 @@ struct Found {
     added: usize,
 }
 
-fn entry_of(raw: &Json) -> Option<Entry> {
-    let wrapped = serde_json::json!({"metadata": {"managedFields": [raw]}});
-    mf::entries(&wrapped).into_iter().next()
-}
-
 fn find(live: &Json, rendered: &Json, policy: &Policy) -> Vec<Found> {
     let mut out = Vec::new();
     let Some(list) = live["metadata"]["managedFields"].as_array() else {
         return out;
     };
     for (index, raw) in list.iter().enumerate() {
-        let Some(entry) = entry_of(raw).filter(|e| policy.foreign(e)) else {
+        let Some(entry) = mf::entry(raw).filter(|e| policy.foreign(e)) else {
             continue;
         };
         for leaf in leaves(&entry.fields) {
@@ -307,7 +302,7 @@ pub fn take_over(live: &Json, rendered: &Json, policy: &Policy) -> Option<Json> 
     }
     let mut list = live["metadata"]["managedFields"].as_array()?.clone();
     let own = list.iter().position(|raw| {
-        entry_of(raw).is_some_and(|e| {
+        mf::entry(raw).is_some_and(|e| {
             e.manager == policy.own_manager && e.operation == "Apply" && e.subresource.is_empty()
         })
     });

@@ -143,28 +143,28 @@ pub struct Entry {
     pub fields: Json,
 }
 
-/// The `managedFields` entries of an object (entries in another format are left out).
-pub fn entries(object: &Json) -> Vec<Entry> {
-    let s = |e: &Json, k: &str| {
-        e.get(k)
+/// One raw `managedFields` item as an [`Entry`]; `None` for another format than FieldsV1.
+pub fn entry(raw: &Json) -> Option<Entry> {
+    let s = |k: &str| {
+        raw.get(k)
             .and_then(Json::as_str)
             .unwrap_or_default()
             .to_string()
     };
+    (raw.get("fieldsType").and_then(Json::as_str) == Some("FieldsV1")).then(|| Entry {
+        manager: s("manager"),
+        operation: s("operation"),
+        api_version: s("apiVersion"),
+        subresource: s("subresource"),
+        fields: raw.get("fieldsV1").cloned().unwrap_or(Json::Null),
+    })
+}
+
+/// The `managedFields` entries of an object (entries in another format are left out).
+pub fn entries(object: &Json) -> Vec<Entry> {
     object["metadata"]["managedFields"]
         .as_array()
-        .map(|list| {
-            list.iter()
-                .filter(|e| e.get("fieldsType").and_then(Json::as_str) == Some("FieldsV1"))
-                .map(|e| Entry {
-                    manager: s(e, "manager"),
-                    operation: s(e, "operation"),
-                    api_version: s(e, "apiVersion"),
-                    subresource: s(e, "subresource"),
-                    fields: e.get("fieldsV1").cloned().unwrap_or(Json::Null),
-                })
-                .collect()
-        })
+        .map(|list| list.iter().filter_map(entry).collect())
         .unwrap_or_default()
 }
 
