@@ -5,8 +5,10 @@
 
 pub mod application;
 pub mod cluster;
+pub mod foreign_fields;
 pub mod formats;
 pub mod live_diff;
+pub mod managed_fields;
 pub mod object;
 pub mod quantity;
 pub mod report;

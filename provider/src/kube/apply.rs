@@ -43,6 +43,30 @@ impl Cluster {
         Ok(())
     }
 
+    /// Replace an object's `metadata.managedFields` (who owns which field), provided it is
+    /// still at `resource_version`; nothing else of the object changes. A following
+    /// server-side apply no longer sending a field its manager now owns removes it.
+    pub async fn set_managed_fields(
+        &self,
+        r: &ObjectRef,
+        resource_version: &str,
+        managed_fields: &Json,
+    ) -> Result<(), KubeError> {
+        let params = PatchParams {
+            field_manager: Some(self.settings.field_manager.name.clone()),
+            ..PatchParams::default()
+        };
+        let patch = serde_json::json!({
+            "metadata": {"resourceVersion": resource_version, "managedFields": managed_fields}
+        });
+        tracing::debug!(object = %r.describe(), "taking over fields other managers added");
+        self.api(r)
+            .patch(&r.name, &params, &Patch::Merge(&patch))
+            .await
+            .map_err(|e| self.err(e, format!("take over fields of {}", r.describe())))?;
+        Ok(())
+    }
+
     /// Server-side apply of an object whose type may not be served yet (its CRD is being
     /// installed, e.g. by an add-on in the same run): retry while the API answers 404, until
     /// `timeout`, or until `stop` fires.

@@ -4,6 +4,7 @@ use super::application::schema::{Mode, settings};
 use super::convert;
 use crate::app::application::spec::Input;
 use crate::app::cluster::bundle::{MARKER_KEY, MARKER_NAME, MARKER_NAMESPACE};
+use crate::app::foreign_fields::{IgnoreRule, Policy};
 use crate::kube::settings::{
     ClusterSettings, Connection, EksSettings, FieldManager, KubernetesSettings, Marker,
 };
@@ -59,13 +60,40 @@ pub fn schema() -> Schema {
                 Attribute::nested(
                     "defaults",
                     Nesting::Single,
-                    settings(Mode::Defaults),
+                    defaults_attributes(),
                     "Organisation-wide defaults for every `jke_application`; a value set on the resource wins.",
                 )
                 .optional(),
             ],
         },
     }
+}
+
+/// The app settings the platform defaults, and `drift`, which only the platform sets (the
+/// resource's `drift` is the computed map).
+fn defaults_attributes() -> Vec<Attribute> {
+    let mut v = settings(Mode::Defaults);
+    v.push(
+        Attribute::nested(
+            "drift",
+            Nesting::Single,
+            vec![
+                Attribute::nested(
+                    "ignore",
+                    Nesting::List,
+                    vec![
+                        Attribute::typed("manager", Type::String, "Field manager whose writes are left alone, e.g. `istio-sidecar-injector` or `vault-agent-injector` (`kubectl get deploy web --show-managed-fields -o yaml` names the managers).").optional(),
+                        Attribute::typed("path", Type::String, "Field path left alone, with everything below it, as the `drift` map shows paths: `spec.template.metadata.annotations`, `spec.template.spec.containers[name=istio-proxy]`. With `manager`, only that manager's writes there.").optional(),
+                    ],
+                    "Changes other tools make on purpose: matching fields are neither drift nor removed by apply. Each rule sets `manager`, `path` or both, e.g. `[{ manager = \"istio-sidecar-injector\" }, { path = \"spec.template.metadata.annotations\" }]`.",
+                )
+                .optional(),
+            ],
+            "What counts as drift. Every field of an app's objects set by another field manager is drift (and apply removes it), except the cluster's own writes and what `ignore` names.",
+        )
+        .optional(),
+    );
+    v
 }
 
 /// The decoded provider block.
@@ -80,6 +108,18 @@ pub struct ProviderConfig {
     pub defaults_unknown: bool,
     /// `require_environment = true`: no `environment` is an error rather than a warning.
     pub require_environment: bool,
+    /// `defaults.drift.ignore`: other managers' changes that are not drift.
+    pub drift_ignore: Vec<IgnoreRule>,
+}
+
+impl ProviderConfig {
+    /// Who the provider is and what it leaves alone, for drift and apply.
+    pub fn drift_policy(&self) -> Policy<'_> {
+        Policy {
+            own_manager: &self.cluster.field_manager.name,
+            ignore: &self.drift_ignore,
+        }
+    }
 }
 
 /// Where the guard looks: the marker `jke_cluster` writes.
@@ -104,6 +144,7 @@ impl Default for ProviderConfig {
             connection_unknown: false,
             defaults_unknown: false,
             require_environment: false,
+            drift_ignore: Vec::new(),
         }
     }
 }
@@ -240,8 +281,10 @@ pub fn decode(config: &Value) -> (ProviderConfig, Diagnostics) {
             diags.extend(fractions);
             return (out, diags);
         }
-        let json = convert::to_json(d, &ty, &AttrPath::attr("defaults"), &mut unknowns);
+        let mut json = convert::to_json(d, &ty, &AttrPath::attr("defaults"), &mut unknowns);
         out.defaults_unknown = !unknowns.is_empty();
+        let drift = json.as_object_mut().and_then(|m| m.remove("drift"));
+        out.drift_ignore = drift_ignore(drift.as_ref(), &mut diags);
         match serde_json::from_value::<Input>(json) {
             Ok(i) => out.defaults = i,
             Err(err) => diags.error_at(
@@ -252,6 +295,43 @@ pub fn decode(config: &Value) -> (ProviderConfig, Diagnostics) {
         }
     }
     (out, diags)
+}
+
+/// `defaults.drift.ignore`: each rule names a manager, a path or both.
+fn drift_ignore(drift: Option<&serde_json::Value>, diags: &mut Diagnostics) -> Vec<IgnoreRule> {
+    let Some(rules) = drift
+        .and_then(|d| d.get("ignore"))
+        .and_then(|r| r.as_array())
+    else {
+        return Vec::new();
+    };
+    let at = |i: usize| {
+        AttrPath::attr("defaults")
+            .then_attr("drift")
+            .then_attr("ignore")
+            .then_index(i)
+    };
+    let mut out = Vec::new();
+    for (i, r) in rules.iter().enumerate() {
+        let rule = match serde_json::from_value::<IgnoreRule>(r.clone()) {
+            Ok(rule) => rule,
+            Err(e) => {
+                diags.error_at(at(i), "Invalid drift ignore rule", e.to_string());
+                continue;
+            }
+        };
+        let blank = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());
+        if blank(&rule.manager) && blank(&rule.path) {
+            diags.error_at(
+                at(i),
+                "Empty drift ignore rule",
+                format!("defaults.drift.ignore[{i}] must set `manager`, `path` or both, e.g. {{ manager = \"istio-sidecar-injector\" }} or {{ path = \"spec.template.metadata.annotations\" }}; an empty rule would hide every change"),
+            );
+            continue;
+        }
+        out.push(rule);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -338,5 +418,35 @@ mod tests {
             e,
             vec!["defaults.replicas = 1.5 must be a whole number (e.g. 1)"]
         );
+    }
+
+    #[test]
+    fn drift_ignore_rules_are_read_and_an_empty_one_is_refused() {
+        let ty = schema().block.value_type();
+        let config = convert::from_json(
+            &serde_json::json!({"defaults": {"cpu": "1", "drift": {"ignore": [
+                {"manager": "istio-sidecar-injector"},
+                {"path": "spec.template.metadata.annotations"},
+                {}
+            ]}}}),
+            &ty,
+        );
+        let (c, diags) = decode(&config);
+        assert_eq!(
+            c.drift_ignore,
+            vec![
+                IgnoreRule {
+                    manager: Some("istio-sidecar-injector".into()),
+                    path: None
+                },
+                IgnoreRule {
+                    manager: None,
+                    path: Some("spec.template.metadata.annotations".into())
+                }
+            ]
+        );
+        assert_eq!(c.defaults.cpu.as_deref(), Some("1"));
+        let shown = format!("{diags:?}");
+        assert!(diags.has_errors() && shown.contains("ignore[2]"), "{shown}");
     }
 }

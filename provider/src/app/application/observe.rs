@@ -3,12 +3,15 @@
 //! Read takes back into the spec the fields users see as attributes (image, env, resources,
 //! replicas, autoscaling, ports, service, ingress hosts, disruption budget, secret values);
 //! everything else the provider sets is compared field by field with what the spec renders,
-//! and differences go into the `drift` map. Import takes back everything it can.
+//! and differences go into the `drift` map, with every field another manager added to the
+//! objects (`foreign_fields`). Import takes back everything it can.
 
 use super::bundle::{self, SECRET_CHECKSUM};
 use super::spec::{Ingress, Input, Peer, Port, Probe, Spec, StringMap};
 use super::validate::RESERVED_LABELS;
+use crate::app::foreign_fields::{self, Policy};
 use crate::app::live_diff;
+use crate::app::managed_fields::display;
 use crate::app::object::{Kind, Manifest};
 use crate::app::quantity::same_quantity;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -539,38 +542,66 @@ fn ingress_from(ing: &K8sIngress, hosts: Vec<String>) -> Ingress {
     }
 }
 
-/// Compare what `spec` renders with the live objects, field by field, over the fields the
-/// provider sets. Server defaults and fields set by others are not looked at.
-pub fn drift(expected: &[Manifest], live: &Live) -> BTreeMap<String, String> {
+/// Compare what `spec` renders with the live objects: the fields the provider sets, by
+/// value, and the fields other managers added (from each object's managed fields), leaving
+/// out what `policy` ignores.
+pub fn drift(expected: &[Manifest], live: &Live, policy: &Policy) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for m in expected {
-        match live.objects.get(&m.kind) {
-            None => {
-                out.insert(m.key(), "deleted".to_string());
-            }
-            Some(l) => {
-                let diffs = live_diff::differences(&m.object, l, |p| p.contains("resources."));
-                for (path, value) in diffs {
-                    let shown = if m.kind == Kind::Secret && path.starts_with("data") {
-                        "(sensitive value)".to_string()
-                    } else {
-                        value
-                    };
-                    out.insert(format!("{}: {path}", m.key()), shown);
-                }
-            }
+        let Some(l) = live.objects.get(&m.kind) else {
+            out.insert(m.key(), "deleted".to_string());
+            continue;
+        };
+        let changed = live_diff::differences_at(&m.object, l, |p| p.contains("resources."))
+            .into_iter()
+            .filter(|(p, _)| !policy.ignores_difference(l, p))
+            .map(|(p, v)| {
+                let by = foreign_fields::owners(l, &p, policy);
+                let v = if by.is_empty() || v == "(removed)" {
+                    v
+                } else {
+                    format!("{v} (set by {})", by.join(", "))
+                };
+                (display(&p), v)
+            });
+        for (path, value) in changed.chain(foreign_fields::drift(l, &m.object, policy)) {
+            let secret = m.kind == Kind::Secret
+                && (path.starts_with("data") || path.starts_with("stringData"));
+            let shown = if secret {
+                "(sensitive value)".to_string()
+            } else {
+                value
+            };
+            out.insert(format!("{}: {path}", m.key()), shown);
         }
     }
     out
 }
 
 /// Read: take attribute fields back from the live objects, and report the rest as drift.
-pub fn observe(prior: &Spec, live: &Live) -> Observed {
+pub fn observe(prior: &Spec, live: &Live, policy: &Policy) -> Observed {
     if live.objects.is_empty()
         || (live.objects.len() == 1 && live.objects.contains_key(&Kind::Namespace))
     {
         return Observed::Gone;
     }
+    // What the platform lets other tools add (a sidecar, an injected env entry) is not the
+    // app's: leave it out before reading attributes back.
+    let before = bundle::render(prior);
+    let live = &Live {
+        objects: live
+            .objects
+            .iter()
+            .map(|(k, l)| {
+                let rendered = before.iter().find(|m| m.kind == *k).map(|m| &m.object);
+                let kept = match rendered {
+                    Some(r) => foreign_fields::without_ignored(l, r, policy),
+                    None => l.clone(),
+                };
+                (*k, kept)
+            })
+            .collect(),
+    };
     let mut spec = prior.clone();
     take_back(&mut spec, live, Depth::Attributes);
     let objects = bundle::render(&spec);
@@ -580,7 +611,7 @@ pub fn observe(prior: &Spec, live: &Live) -> Observed {
         .filter(|m| m.kind != Kind::Namespace)
         .cloned()
         .collect();
-    let drift = drift(&expected, live);
+    let drift = drift(&expected, live, policy);
     Observed::Present {
         spec: Box::new(spec),
         objects,
@@ -616,6 +647,11 @@ mod tests {
     use super::*;
     use crate::app::application::spec::Input;
 
+    const POLICY: Policy = Policy {
+        own_manager: "jke",
+        ignore: &[],
+    };
+
     fn web() -> Spec {
         Spec::resolve(
             &Input {
@@ -641,7 +677,7 @@ mod tests {
     fn untouched_objects_show_no_drift() {
         let s = web();
         assert_eq!(
-            observe(&s, &live_of(&s)),
+            observe(&s, &live_of(&s), &POLICY),
             Observed::Present {
                 spec: Box::new(s.clone()),
                 objects: bundle::render(&s),
@@ -657,7 +693,7 @@ mod tests {
         if let Some(d) = live.objects.get_mut(&Kind::Deployment) {
             d["spec"]["template"]["spec"]["containers"][0]["image"] = "evil:1".into();
         }
-        match observe(&s, &live) {
+        match observe(&s, &live, &POLICY) {
             Observed::Present { spec, drift, .. } => {
                 assert_eq!(spec.image, "evil:1");
                 assert!(drift.is_empty(), "{drift:?}");
@@ -678,7 +714,7 @@ mod tests {
             d["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = "3".into();
         }
         assert_eq!(
-            observe(&s, &live),
+            observe(&s, &live, &POLICY),
             Observed::Present {
                 spec: Box::new(s.clone()),
                 objects: bundle::render(&s),
@@ -696,7 +732,7 @@ mod tests {
             d["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["periodSeconds"] =
                 99.into();
         }
-        let Observed::Present { drift, .. } = observe(&s, &live) else {
+        let Observed::Present { drift, .. } = observe(&s, &live, &POLICY) else {
             panic!("app is there")
         };
         assert_eq!(
@@ -706,7 +742,7 @@ mod tests {
         assert_eq!(
             drift
                 .get(
-                    "Deployment/web: spec.template.spec.containers[0].readinessProbe.periodSeconds"
+                    "Deployment/web: spec.template.spec.containers[name=web].readinessProbe.periodSeconds"
                 )
                 .map(String::as_str),
             Some("99")
@@ -719,7 +755,7 @@ mod tests {
         s.create_namespace = true;
         let mut live = live_of(&s);
         live.objects.remove(&Kind::Namespace);
-        let Observed::Present { drift, .. } = observe(&s, &live) else {
+        let Observed::Present { drift, .. } = observe(&s, &live, &POLICY) else {
             panic!("app is there")
         };
         assert!(drift.is_empty(), "{drift:?}");
@@ -727,7 +763,7 @@ mod tests {
 
     #[test]
     fn nothing_left_means_gone() {
-        assert_eq!(observe(&web(), &Live::default()), Observed::Gone);
+        assert_eq!(observe(&web(), &Live::default(), &POLICY), Observed::Gone);
     }
 
     #[test]
@@ -794,7 +830,7 @@ mod tests {
                 serde_json::json!(true);
             d["spec"]["template"]["spec"]["hostNetwork"] = serde_json::json!(true);
         }
-        let Observed::Present { drift, .. } = observe(&s, &live) else {
+        let Observed::Present { drift, .. } = observe(&s, &live, &POLICY) else {
             panic!("app is present");
         };
         assert_eq!(
@@ -805,7 +841,7 @@ mod tests {
         );
         assert_eq!(
             drift
-                .get("Deployment/web: spec.template.spec.containers[0].securityContext.privileged")
+                .get("Deployment/web: spec.template.spec.containers[name=web].securityContext.privileged")
                 .map(String::as_str),
             Some("true")
         );
@@ -816,12 +852,64 @@ mod tests {
             Some("true")
         );
         live.objects.remove(&Kind::NetworkPolicy);
-        let Observed::Present { drift, .. } = observe(&s, &live) else {
+        let Observed::Present { drift, .. } = observe(&s, &live, &POLICY) else {
             panic!("app is present");
         };
         assert_eq!(
             drift.get("NetworkPolicy/web").map(String::as_str),
             Some("deleted")
         );
+    }
+
+    #[test]
+    fn a_container_injected_first_is_an_added_item_not_a_change_of_the_apps() {
+        let s = web();
+        let mut live = live_of(&s);
+        if let Some(d) = live.objects.get_mut(&Kind::Deployment) {
+            let spec = &mut d["spec"]["template"]["spec"];
+            if let Some(cs) = spec["containers"].as_array_mut() {
+                cs.insert(0, serde_json::json!({"name": "miner", "image": "busybox"}));
+            }
+            spec["containers"][1]["env"] = serde_json::json!([{"name": "DEBUG", "value": "1"}]);
+            d["metadata"]["managedFields"] = serde_json::json!([{
+                "manager": "kubectl-patch", "operation": "Update", "apiVersion": "apps/v1",
+                "fieldsType": "FieldsV1",
+                "fieldsV1": {"f:spec": {"f:template": {"f:spec": {"f:containers": {
+                    "k:{\"name\":\"miner\"}": {".": {}, "f:name": {}, "f:image": {}},
+                    "k:{\"name\":\"web\"}": {"f:env": {"k:{\"name\":\"DEBUG\"}": {".": {}, "f:name": {}, "f:value": {}}}}
+                }}}}}
+            }]);
+        }
+        let Observed::Present { spec, drift, .. } = observe(&s, &live, &POLICY) else {
+            panic!("app is present");
+        };
+        assert_eq!(
+            drift,
+            BTreeMap::from([(
+                "Deployment/web: spec.template.spec.containers[name=miner]".to_string(),
+                r#"{"image":"busybox","name":"miner"} (set by kubectl-patch)"#.to_string()
+            )])
+        );
+        // The env entry is an attribute: it comes back into `env` (and the plan removes it).
+        assert_eq!(spec.image, "nginx:1.27");
+        assert_eq!(
+            spec.env,
+            Some(StringMap::from([("DEBUG".to_string(), "1".to_string())]))
+        );
+
+        // Left alone by the platform: neither drift nor taken back.
+        let rules = [crate::app::foreign_fields::IgnoreRule {
+            manager: Some("kubectl-patch".into()),
+            path: None,
+        }];
+        let p = Policy {
+            own_manager: "jke",
+            ignore: &rules,
+        };
+        let Observed::Present { spec, drift, .. } = observe(&s, &live, &p) else {
+            panic!("app is present");
+        };
+        assert!(drift.is_empty(), "{drift:?}");
+        assert_eq!(spec.env, s.env);
     }
 }

@@ -13,6 +13,7 @@ use crate::app::application::observe::{self, Live, Observed};
 use crate::app::application::owner::{self, Foreign, OWNER_ANNOTATION};
 use crate::app::application::spec::{Input, Spec, StringMap};
 use crate::app::application::validate;
+use crate::app::foreign_fields::{self, Policy};
 use crate::app::formats::parse_duration;
 use crate::app::object::{Kind, Manifest};
 use crate::app::report::Seg;
@@ -56,7 +57,7 @@ impl Resource for Application {
         plan(req, provider)
     }
     async fn read(&self, cx: &Connected<'_>, req: &ReadRequest) -> ReadResponse {
-        read(cx.cluster, req).await
+        read(cx.cluster, req, &cx.config.drift_policy()).await
     }
     async fn apply(
         &self,
@@ -64,7 +65,7 @@ impl Resource for Application {
         req: &ApplyRequest,
         stop: watch::Receiver<bool>,
     ) -> ApplyResponse {
-        apply(cx.cluster, req, stop).await
+        apply(cx.cluster, req, &cx.config.drift_policy(), stop).await
     }
     fn import_target(&self, req: &ImportRequest) -> Result<(), Diagnostic> {
         import_target(req).map(|_| ())
@@ -198,7 +199,7 @@ async fn live_objects(cluster: &Cluster, manifests: &[Manifest]) -> Result<Live,
     })
 }
 
-pub async fn read(cluster: &Cluster, req: &ReadRequest) -> ReadResponse {
+pub async fn read(cluster: &Cluster, req: &ReadRequest, policy: &Policy<'_>) -> ReadResponse {
     let (prior, _) = match plan::decode_state(&req.current_state) {
         Ok(x) => x,
         Err(d) => {
@@ -246,7 +247,7 @@ pub async fn read(cluster: &Cluster, req: &ReadRequest) -> ReadResponse {
             crate::kube::rollout::Progress::Failed(why) => Some(why),
             _ => None,
         });
-    match observe::observe(&prior, &live) {
+    match observe::observe(&prior, &live, policy) {
         Observed::Gone => {
             tracing::info!(app = %prior.id(), "app deleted outside Terraform; removing from state");
             ReadResponse::default()
@@ -402,18 +403,53 @@ enum Stage {
     Rollout,
 }
 
-/// Apply `spec`, which renders to `manifests` (already marked with `owner`): server-side
-/// apply in order, prune what it no longer has (only objects with its mark), wait for
-/// rollout.
+/// Hand the fields other managers added to the objects (and `policy` does not leave alone)
+/// to the provider's own field manager, so that applying `manifests` removes them: server-side
+/// apply never removes a field another manager still owns.
+async fn take_over_foreign_fields(
+    cluster: &Cluster,
+    manifests: &[Manifest],
+    policy: &Policy<'_>,
+) -> Result<(), KubeError> {
+    // The namespace is shared by many apps (and the platform's): not the app's to clean.
+    let manifests: Vec<&Manifest> = manifests
+        .iter()
+        .filter(|m| m.kind != Kind::Namespace)
+        .collect();
+    let refs: Vec<ObjectRef> = manifests.iter().map(|m| object_ref(m)).collect();
+    let live = cluster.get_all(&refs).await?;
+    for ((m, r), l) in manifests.iter().zip(&refs).zip(live) {
+        let Some(l) = l else { continue };
+        let Some(managed) = foreign_fields::take_over(&l, &m.object, policy) else {
+            continue;
+        };
+        let version = l["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap_or_default();
+        tracing::info!(object = %r.describe(), "removing fields other managers added");
+        cluster.set_managed_fields(r, version, &managed).await?;
+    }
+    Ok(())
+}
+
+/// Apply `spec`, which renders to `manifests` (already marked with `owner`): take over what
+/// others added, server-side apply in order, prune what it no longer has (only objects with
+/// its mark), wait for rollout.
 async fn converge(
     cluster: &Cluster,
     spec: &Spec,
     manifests: &[Manifest],
     owner: &str,
     created: bool,
+    policy: &Policy<'_>,
     stop: &mut watch::Receiver<bool>,
 ) -> Result<(), (Stage, KubeError)> {
     let write = |e| (Stage::Write, e);
+    if !created {
+        take_over_foreign_fields(cluster, manifests, policy)
+            .await
+            .map_err(write)?;
+    }
     // In render order: namespace, service account and secret before the Deployment.
     for m in manifests {
         cluster
@@ -468,6 +504,7 @@ fn with_owner(state: &Value, owner: &str) -> Value {
 pub async fn apply(
     cluster: &Cluster,
     req: &ApplyRequest,
+    policy: &Policy<'_>,
     mut stop: watch::Receiver<bool>,
 ) -> ApplyResponse {
     if req.planned_state.is_null() {
@@ -517,6 +554,7 @@ pub async fn apply(
         &manifests,
         &owner,
         prior.is_none(),
+        policy,
         &mut stop,
     )
     .await;
@@ -554,6 +592,7 @@ pub async fn apply(
                 &prior_manifests,
                 &owner,
                 false,
+                policy,
                 &mut stop,
             )
             .await;
