@@ -2,11 +2,15 @@
 
 use super::client::Cluster;
 use super::error::KubeError;
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, ListParams};
+use kube::api::{Api, ListParams, WatchEvent, WatchParams};
 use std::time::Duration;
 use tokio::sync::watch;
+
+/// How long one watch lasts before the server ends it (and the wait opens another).
+const WATCH_SECONDS: u32 = 60;
 
 /// Rollout progress of one Deployment, as `kubectl rollout status` judges it.
 #[derive(Debug, PartialEq, Eq)]
@@ -52,6 +56,11 @@ pub fn progress(d: &Deployment) -> Progress {
 
 impl Cluster {
     /// Wait until the Deployment has rolled out, failed, timed out, or `stop` fires.
+    ///
+    /// One GET, then a watch on that one Deployment from the version read: every change
+    /// of its status arrives as an event, so the wait costs no request per second. A watch
+    /// the server ends is opened again from the last version seen; one whose version has
+    /// expired (410 Gone, an error event) starts over with a GET.
     pub async fn wait_for_rollout(
         &self,
         namespace: &str,
@@ -61,46 +70,128 @@ impl Cluster {
     ) -> Result<(), KubeError> {
         let api: Api<Deployment> = Api::namespaced(self.client.clone(), namespace);
         let deadline = tokio::time::Instant::now() + timeout;
+        let fail = |e| {
+            KubeError::from_kube(
+                e,
+                &self.host,
+                &format!("watch Deployment/{name} in namespace {namespace}"),
+            )
+        };
         let mut last = String::new();
+        let mut d = self.read_deployment(&api, namespace, name).await?;
         loop {
-            let d = api.get(name).await.map_err(|e| {
-                KubeError::from_kube(
-                    e,
-                    &self.host,
-                    &format!("get Deployment/{name} in namespace {namespace}"),
-                )
-            })?;
-            match progress(&d) {
-                Progress::Done => {
-                    tracing::info!(deployment = name, namespace, "rollout complete");
-                    return Ok(());
-                }
-                Progress::Failed(why) => {
-                    let pods = self.explain_pods(namespace, &d).await;
-                    return Err(KubeError::Rollout {
-                        reason: format!("rollout of Deployment/{name} failed: {why}; {pods}"),
-                    });
-                }
-                Progress::Waiting(msg) => {
-                    if msg != last {
-                        tracing::info!(deployment = name, namespace, "rollout: {msg}");
-                        last = msg;
-                    }
-                }
+            if let Some(done) = self.judge(namespace, name, &d, &mut last).await {
+                return done;
             }
-            if tokio::time::Instant::now() >= deadline {
-                let pods = self.explain_pods(namespace, &d).await;
-                return Err(KubeError::Rollout {
-                    reason: format!(
-                        "rollout of Deployment/{name} did not finish within {}s ({last}); {pods}",
-                        timeout.as_secs()
-                    ),
-                });
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            let version = d.metadata.resource_version.clone().unwrap_or_default();
+            let params = WatchParams::default()
+                .fields(&format!("metadata.name={name}"))
+                .timeout(WATCH_SECONDS);
+            let opened = tokio::select! {
+                w = api.watch(&params, &version) => w.map_err(fail),
+                _ = tokio::time::sleep_until(deadline) => {
+                    return Err(self.timed_out(namespace, name, &d, timeout, &last).await);
+                }
                 _ = stop.changed() => return Err(KubeError::Cancelled),
+            };
+            let mut events = match opened {
+                Ok(events) => events.boxed(),
+                Err(KubeError::Api { code: 410, .. }) => {
+                    d = self.read_deployment(&api, namespace, name).await?;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            loop {
+                let event = tokio::select! {
+                    e = events.try_next() => e.map_err(fail)?,
+                    _ = tokio::time::sleep_until(deadline) => {
+                        return Err(self.timed_out(namespace, name, &d, timeout, &last).await);
+                    }
+                    _ = stop.changed() => return Err(KubeError::Cancelled),
+                };
+                match event {
+                    Some(WatchEvent::Added(next) | WatchEvent::Modified(next)) => {
+                        d = next;
+                        if let Some(done) = self.judge(namespace, name, &d, &mut last).await {
+                            return done;
+                        }
+                    }
+                    Some(WatchEvent::Bookmark(b)) => {
+                        d.metadata.resource_version = Some(b.metadata.resource_version);
+                    }
+                    // Deleted under the wait, or the version read expired: read again (a
+                    // deleted Deployment then fails the wait as the GET did before).
+                    Some(WatchEvent::Deleted(_) | WatchEvent::Error(_)) => {
+                        d = self.read_deployment(&api, namespace, name).await?;
+                        break;
+                    }
+                    // The server ended the watch: open it again from the last version.
+                    None => break,
+                }
             }
+        }
+    }
+
+    async fn read_deployment(
+        &self,
+        api: &Api<Deployment>,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Deployment, KubeError> {
+        api.get(name).await.map_err(|e| {
+            KubeError::from_kube(
+                e,
+                &self.host,
+                &format!("get Deployment/{name} in namespace {namespace}"),
+            )
+        })
+    }
+
+    /// `Some` with the result once `d` has rolled out or failed; `None` while it is still
+    /// on its way (logging each new reason once).
+    async fn judge(
+        &self,
+        namespace: &str,
+        name: &str,
+        d: &Deployment,
+        last: &mut String,
+    ) -> Option<Result<(), KubeError>> {
+        match progress(d) {
+            Progress::Done => {
+                tracing::info!(deployment = name, namespace, "rollout complete");
+                Some(Ok(()))
+            }
+            Progress::Failed(why) => {
+                let pods = self.explain_pods(namespace, d).await;
+                Some(Err(KubeError::Rollout {
+                    reason: format!("rollout of Deployment/{name} failed: {why}; {pods}"),
+                }))
+            }
+            Progress::Waiting(msg) => {
+                if msg != *last {
+                    tracing::info!(deployment = name, namespace, "rollout: {msg}");
+                    *last = msg;
+                }
+                None
+            }
+        }
+    }
+
+    async fn timed_out(
+        &self,
+        namespace: &str,
+        name: &str,
+        d: &Deployment,
+        timeout: Duration,
+        last: &str,
+    ) -> KubeError {
+        let pods = self.explain_pods(namespace, d).await;
+        KubeError::Rollout {
+            reason: format!(
+                "rollout of Deployment/{name} did not finish within {}s ({last}); {pods}",
+                timeout.as_secs()
+            ),
         }
     }
 
