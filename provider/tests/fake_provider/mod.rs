@@ -109,6 +109,7 @@ impl FakeProvider {
                 },
                 resources: vec![(RESOURCE.into(), resource_schema())],
                 identities: vec![(RESOURCE.into(), identity_schema())],
+                list_resources: Vec::new(),
             },
             plans: Mutex::new(Vec::new()),
             configured: Mutex::new(None),

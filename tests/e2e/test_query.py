@@ -1,0 +1,211 @@
+"""`list "jke_application"` with `terraform query` (issue 11): apps JKE made and plain
+Deployments made with the Kubernetes API are found with the right filters and limit, the
+generated configuration validates, importing JKE's app plans no changes, importing a foreign
+Deployment plans exactly the bundle objects JKE adds, and the environment guard applies."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+from harness import Terraform, client as tf_client, hcl, provider_block
+
+
+@pytest.fixture(autouse=True)
+def needs_query():
+    c = tf_client()
+    if c.is_tofu or c.version < (1, 14, 0):
+        pytest.skip(f"list blocks and `terraform query` need Terraform 1.14 or later; this is {c.product}")
+
+
+def provider(cluster, namespace: str, extra: str = "") -> str:
+    defaults = f'  defaults = {{\n    namespace = {hcl(namespace)}\n    cpu = "50m"\n    memory = "64Mi"\n  }}\n'
+    return provider_block(cluster.kubeconfig, cluster.context, defaults + extra)
+
+
+def jke_app(name: str, extra: str = "") -> str:
+    return (
+        f'resource "jke_application" "{name}" {{\n  name  = "{name}"\n  image = "nginx:1.27"\n  port  = 80\n'
+        f'  rollout = {{ timeout = "90s", progress_deadline_seconds = 30 }}\n{extra}}}\n'
+    )
+
+
+def split(provider_text: str) -> tuple[str, str]:
+    """The `terraform` block (for main.tf) and the `provider` block (for the query file)."""
+    at = provider_text.index('provider "jke"')
+    return provider_text[:at], provider_text[at:]
+
+
+def list_block(label: str, config: str, extra: str = "") -> str:
+    return f'list "jke_application" "{label}" {{\n  provider = jke\n{extra}  config {{\n{config}  }}\n}}\n'
+
+
+def foreign_deployment(cluster, namespace: str, name: str, labels: dict, with_service: bool):
+    """A Deployment (and Service) as `kubectl apply` of a plain manifest makes them."""
+    selector = {"app": name}
+    container = client.V1Container(
+        name=name,
+        image="nginx:1.27",
+        ports=[client.V1ContainerPort(name="http", container_port=8080)],
+        env=[client.V1EnvVar(name="MODE", value="legacy")],
+        resources=client.V1ResourceRequirements(
+            requests={"cpu": "50m", "memory": "64Mi"}, limits={"cpu": "50m", "memory": "64Mi"}
+        ),
+    )
+    cluster.apps.create_namespaced_deployment(
+        namespace,
+        client.V1Deployment(
+            metadata=client.V1ObjectMeta(name=name, labels={**selector, **labels}),
+            spec=client.V1DeploymentSpec(
+                replicas=3,
+                selector=client.V1LabelSelector(match_labels=selector),
+                template=client.V1PodTemplateSpec(
+                    metadata=client.V1ObjectMeta(labels=selector),
+                    spec=client.V1PodSpec(
+                        containers=[container],
+                        volumes=[client.V1Volume(name="cache", empty_dir=client.V1EmptyDirVolumeSource())],
+                    ),
+                ),
+            ),
+        ),
+    )
+    if with_service:
+        cluster.core.create_namespaced_service(
+            namespace,
+            client.V1Service(
+                metadata=client.V1ObjectMeta(name=name, labels=selector),
+                spec=client.V1ServiceSpec(
+                    selector=selector, ports=[client.V1ServicePort(name="http", port=80, target_port="http")]
+                ),
+            ),
+        )
+
+
+@pytest.fixture
+def apps(cluster, tf, namespace):
+    """In one namespace: `web` made by JKE (label team=shop), `legacy` (Deployment and
+    Service, team=shop) and `worker` (Deployment only, team=batch) made without JKE."""
+    (tf.workdir / "main.tf").write_text(provider(cluster, namespace) + jke_app("web", '  labels = { team = "shop" }\n'))
+    tf.apply()
+    foreign_deployment(cluster, namespace, "legacy", {"team": "shop"}, with_service=True)
+    foreign_deployment(cluster, namespace, "worker", {"team": "batch"}, with_service=False)
+    return namespace
+
+
+def query_dir(tmp_path, cluster, namespace: str, lists: str, provider_extra: str = "") -> Terraform:
+    d = tmp_path / "query"
+    d.mkdir(exist_ok=True)
+    terraform_block, provider_text = split(provider(cluster, namespace, provider_extra))
+    (d / "main.tf").write_text(terraform_block)
+    (d / "search.tfquery.hcl").write_text(provider_text + "\n" + lists)
+    return Terraform(d, tmp_path)
+
+
+def found(r) -> dict[str, list[dict]]:
+    """`terraform query -json`: the results of each list block, by its address."""
+    out: dict[str, list[dict]] = {}
+    for line in r.out.splitlines():
+        if not line.strip():
+            continue
+        msg = json.loads(line)
+        if msg.get("type") == "list_resource_found":
+            res = msg["list_resource_found"]
+            out.setdefault(res["address"], []).append(res)
+    return out
+
+
+def names(results: list[dict]) -> list[str]:
+    return sorted(r["identity"]["name"] for r in results)
+
+
+def test_filters_and_limit_select_the_right_apps(cluster, tmp_path, apps):
+    ns = hcl(apps)
+    lists = (
+        list_block("all", f"    namespace = {ns}\n")
+        + list_block("jke", f"    namespace = {ns}\n    managed = true\n")
+        + list_block("foreign", f"    namespace = {ns}\n    managed = false\n")
+        + list_block("shop", f'    namespace = {ns}\n    labels = {{ team = "shop" }}\n')
+        + list_block("foreign_shop", f'    namespace = {ns}\n    managed = false\n    labels = {{ team = "shop" }}\n')
+        + list_block("one", f"    namespace = {ns}\n", extra="  limit    = 1\n")
+    )
+    q = query_dir(tmp_path, cluster, apps, lists)
+    r = q.run("query", "-json", "-no-color")
+    got = found(r)
+    assert names(got["list.jke_application.all"]) == ["legacy", "web", "worker"], str(r)
+    assert names(got["list.jke_application.jke"]) == ["web"]
+    assert names(got["list.jke_application.foreign"]) == ["legacy", "worker"]
+    assert names(got["list.jke_application.shop"]) == ["legacy", "web"]
+    assert names(got["list.jke_application.foreign_shop"]) == ["legacy"]
+    assert len(got["list.jke_application.one"]) == 1
+    web = next(x for x in got["list.jke_application.all"] if x["identity"]["name"] == "web")
+    assert web["identity"] == {"namespace": apps, "name": "web"}
+    assert web["display_name"] == f"{apps}/web"
+    legacy = next(x for x in got["list.jke_application.all"] if x["identity"]["name"] == "legacy")
+    assert legacy["display_name"] == f"{apps}/legacy (not managed by JKE)"
+
+
+def test_generated_config_validates_and_imports_as_planned(cluster, tmp_path, apps):
+    ns = hcl(apps)
+    lists = list_block("all", f"    namespace = {ns}\n", extra="  include_resource = true\n")
+    q = query_dir(tmp_path, cluster, apps, lists)
+    r = q.run("query", "-no-color", "-generate-config-out=gen.tf")
+    gen = (q.workdir / "gen.tf").read_text()
+    # Short blocks: what a person writes, not every computed default.
+    web_block = gen[gen.index('resource "jke_application"') :]
+    assert '"nginx:1.27"' in gen and "drift" not in gen and "objects" not in gen, gen
+    assert "cache" in r.out + r.err or "volumes" in r.out + r.err, f"what the app cannot hold is a warning:\n{r}"
+    # The generated blocks and their import blocks, in a configuration of their own.
+    adopt = tmp_path / "adopt"
+    adopt.mkdir()
+    terraform_block, provider_text = split(provider(cluster, apps))
+    (adopt / "main.tf").write_text(terraform_block + provider_text)
+    (adopt / "gen.tf").write_text(gen)
+    t = Terraform(adopt, tmp_path)
+    v = t.validate_json()
+    assert v["valid"], json.dumps(v, indent=2)
+    plan = t.run("plan", "-no-color", "-out=adopt.tfplan")
+    assert "3 to import" in plan.out, str(plan)
+    changes = {
+        c["change"]["importing"]["identity"]["name"] if c["change"].get("importing", {}).get("identity") else c["name"]: c
+        for c in t.run("show", "-json", "adopt.tfplan").json()["resource_changes"]
+    }
+    by_name = {c["change"]["after"]["name"]: c for c in changes.values()}
+    # JKE's own app: imported, nothing to change.
+    assert by_name["web"]["change"]["actions"] == ["no-op"], json.dumps(by_name["web"], indent=2)
+    # The foreign ones: JKE adds exactly the bundle objects they lack.
+    for name, before_kinds, added in [
+        ("legacy", {"Deployment", "Service"}, {"ServiceAccount", "PodDisruptionBudget", "NetworkPolicy"}),
+        ("worker", {"Deployment"}, {"ServiceAccount", "Service", "PodDisruptionBudget", "NetworkPolicy"}),
+    ]:
+        c = by_name[name]["change"]
+        assert c["actions"] == ["update"], json.dumps(c, indent=2)
+        before = {o.split("/")[0] for o in c["before"]["objects"]}
+        after = {o.split("/")[0] for o in c["after"]["objects"]}
+        assert before == before_kinds, c["before"]["objects"]
+        assert after - before == added, c["after"]["objects"]
+        # What the engineer chose is carried over, not reset to JKE's defaults.
+        assert c["after"]["image"] == "nginx:1.27" and c["after"]["replicas"] == 3
+        assert c["after"]["env"] == {"MODE": "legacy"} and c["after"]["ports"][0]["container_port"] == 8080
+        assert c["after"]["autoscale"]["enabled"] is False
+
+
+def test_listing_a_cluster_marked_as_another_environment_is_refused(cluster, tmp_path, namespace):
+    marker = client.V1ConfigMap(metadata=client.V1ObjectMeta(name="jke-environment"), data={"name": "dev"})
+    try:
+        cluster.core.create_namespaced_config_map("kube-system", marker)
+    except ApiException as e:
+        if e.status != 409:
+            raise
+        cluster.core.replace_namespaced_config_map("jke-environment", "kube-system", marker)
+    try:
+        lists = list_block("all", f"    namespace = {hcl(namespace)}\n")
+        q = query_dir(tmp_path, cluster, namespace, lists, provider_extra='  environment = "prod"\n')
+        r = q.run("query", "-no-color", check=False)
+        err = " ".join((r.out + r.err).split())
+        assert r.code != 0, str(r)
+        assert '"prod"' in err and '"dev"' in err, str(r)
+    finally:
+        cluster.core.delete_namespaced_config_map("jke-environment", "kube-system")
