@@ -153,10 +153,13 @@ def test_generated_config_validates_and_imports_as_planned(cluster, tmp_path, ap
     q = query_dir(tmp_path, cluster, apps, lists)
     r = q.run("query", "-no-color", "-generate-config-out=gen.tf")
     gen = (q.workdir / "gen.tf").read_text()
-    # Short blocks: what a person writes, not every computed default.
-    web_block = gen[gen.index('resource "jke_application"') :]
-    assert '"nginx:1.27"' in gen and "drift" not in gen and "objects" not in gen, gen
-    assert "cache" in r.out + r.err or "volumes" in r.out + r.err, f"what the app cannot hold is a warning:\n{r}"
+    # Short blocks: the settings a person writes, no computed attributes or defaults.
+    for computed_or_default in ("drift", "objects", "service_host", "cpu", "disruption_budget", "security"):
+        assert f"{computed_or_default} " not in gen, f"{computed_or_default} in:\n{gen}"
+    assert gen.count('resource "jke_application"') == 3 and gen.count("import {") == 3, gen
+    # What a foreign app has that the resource cannot hold comes as warnings.
+    said = " ".join((r.out + r.err).split())
+    assert "volumes cache" in said and "selector" in said, str(r)
     # The generated blocks and their import blocks, in a configuration of their own.
     adopt = tmp_path / "adopt"
     adopt.mkdir()
@@ -190,6 +193,9 @@ def test_generated_config_validates_and_imports_as_planned(cluster, tmp_path, ap
         assert c["after"]["image"] == "nginx:1.27" and c["after"]["replicas"] == 3
         assert c["after"]["env"] == {"MODE": "legacy"} and c["after"]["ports"][0]["container_port"] == 8080
         assert c["after"]["autoscale"]["enabled"] is False
+        assert c["after"]["labels"] == c["before"]["labels"] and c["after"]["labels"]["app"] == name
+        # JKE's own labels are added to the live objects: the plan clears their drift.
+        assert any("app.kubernetes.io/managed-by" in k for k in c["before"]["drift"]) and c["after"]["drift"] == {}
 
 
 def test_listing_a_cluster_marked_as_another_environment_is_refused(cluster, tmp_path, namespace):

@@ -92,6 +92,10 @@ enum Depth {
 
 fn take_back(spec: &mut Spec, live: &Live, depth: Depth) {
     let name = spec.name.clone();
+    if depth == Depth::Everything {
+        // Replicas are the app's own only without an autoscaler.
+        spec.autoscale.enabled = live.objects.contains_key(&Kind::HorizontalPodAutoscaler);
+    }
     if let Some(d) = live.typed::<Deployment>(Kind::Deployment) {
         if let Some(c) = app_container(&d, &name) {
             if let Some(img) = &c.image {
@@ -602,8 +606,10 @@ pub fn import(namespace: &str, name: &str, live: &Live, defaults: &Input) -> Opt
 
 /// The settings a Deployment JKE did not make carries into its generated configuration:
 /// what its owner chose (image, ports, env, resources, replicas/autoscaling, probes, service,
-/// ingress). Everything else is left to JKE's defaults, which the plan then shows.
-pub const TAKEN_OVER: [&str; 20] = [
+/// ingress, labels and annotations, node selector, grace period). Everything else is left to
+/// JKE's defaults (disruption budget, network policy, service account, security, spreading,
+/// rollout, pre-stop drain), which the plan then shows as changes.
+pub const TAKEN_OVER: [&str; 25] = [
     "name",
     "namespace",
     "image",
@@ -624,6 +630,11 @@ pub const TAKEN_OVER: [&str; 20] = [
     "startup_probe",
     "service",
     "ingress",
+    "labels",
+    "annotations",
+    "pod_annotations",
+    "node_selector",
+    "termination_grace_period",
 ];
 
 /// Whether the drift of an app's objects says JKE made its Deployment: a Deployment
@@ -889,6 +900,19 @@ mod tests {
         let s = web();
         let imported = import("default", "web", &live_of(&s), &Input::default());
         assert_eq!(imported, Some(s));
+    }
+
+    #[test]
+    fn import_without_an_autoscaler_keeps_the_deployments_replicas() {
+        let s = web();
+        let mut live = live_of(&s);
+        live.objects.remove(&Kind::HorizontalPodAutoscaler);
+        if let Some(d) = live.objects.get_mut(&Kind::Deployment) {
+            d["spec"]["replicas"] = 3.into();
+        }
+        let imported = import("default", "web", &live, &Input::default());
+        let i = imported.as_ref().map(|i| (i.replicas, i.autoscale.enabled));
+        assert_eq!(i, Some((3, false)));
     }
 
     #[test]

@@ -288,7 +288,7 @@ mod tests {
         Value::Map(
             pairs
                 .iter()
-                .map(|(k, v)| ((*k).to_string(), Value::string(v)))
+                .map(|(k, v)| ((*k).to_string(), Value::string(*v)))
                 .collect(),
         )
     }
