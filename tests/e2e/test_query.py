@@ -185,9 +185,11 @@ def test_generated_config_validates_and_imports_as_planned(cluster, tmp_path, ap
     ]:
         c = by_name[name]["change"]
         assert c["actions"] == ["update"], json.dumps(c, indent=2)
-        before = {o.split("/")[0] for o in c["before"]["objects"]}
-        after = {o.split("/")[0] for o in c["after"]["objects"]}
-        assert before == before_kinds, c["before"]["objects"]
+        # Objects JKE will create: new in `objects`, or listed but deleted according to `drift`.
+        kinds = lambda objects: {o.split("/")[0] for o in objects}  # noqa: E731
+        missing = kinds(k for k, v in c["before"]["drift"].items() if v == "deleted")
+        before, after = kinds(c["before"]["objects"]) - missing, kinds(c["after"]["objects"])
+        assert before == before_kinds, c["before"]
         assert after - before == added, c["after"]["objects"]
         # What the engineer chose is carried over, not reset to JKE's defaults.
         assert c["after"]["image"] == "nginx:1.27" and c["after"]["replicas"] == 3
@@ -215,3 +217,13 @@ def test_listing_a_cluster_marked_as_another_environment_is_refused(cluster, tmp
         assert '"prod"' in err and '"dev"' in err, str(r)
     finally:
         cluster.core.delete_namespaced_config_map("jke-environment", "kube-system")
+
+
+def test_a_bad_filter_is_refused_naming_the_attribute(cluster, tmp_path, namespace):
+    lists = list_block("bad", '    namespace = "Shop"\n    labels = { "team" = "a,b" }\n')
+    q = query_dir(tmp_path, cluster, namespace, lists)
+    r = q.run("query", "-no-color", check=False)
+    said = " ".join((r.out + r.err).split())
+    assert r.code != 0, str(r)
+    assert 'config.namespace: "Shop" is not a namespace name' in said, str(r)
+    assert 'config.labels["team"]: "a,b"' in said, str(r)

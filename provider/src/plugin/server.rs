@@ -9,8 +9,8 @@
 use super::diagnostics::{Diagnostic, Diagnostics};
 use super::proto::tfplugin6 as pb;
 use super::provider::{
-    ApplyRequest, ConfigureRequest, ImportRequest, ListRequest, ListResult, PlanRequest,
-    Provider, ReadRequest, UpgradeStateRequest, ValidateListRequest,
+    ApplyRequest, ConfigureRequest, ImportRequest, ListRequest, ListResult, PlanRequest, Provider,
+    ReadRequest, UpgradeStateRequest, ValidateListRequest,
 };
 use super::schema::{AttrKind, Attribute, IdentitySchema, Schema};
 use super::value::{Number, Type, Value};
@@ -166,7 +166,11 @@ impl ProviderService {
                 "Unknown list resource type",
                 format!(
                     "This provider has no list resource {type_name:?}. It has: {}.",
-                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
                 ),
             )
             .into()
@@ -325,7 +329,11 @@ fn config_only(attrs: &[Attribute], value: &mut Value) {
 }
 
 /// `include_resource` / `limit` of ValidateListResourceConfig: `None` when absent or unknown.
-fn known<T>(dv: Option<&pb::DynamicValue>, ty: &Type, get: impl Fn(&Value) -> Option<T>) -> Option<T> {
+fn known<T>(
+    dv: Option<&pb::DynamicValue>,
+    ty: &Type,
+    get: impl Fn(&Value) -> Option<T>,
+) -> Option<T> {
     wire::decode(dv, ty).ok().as_ref().and_then(get)
 }
 
@@ -800,12 +808,14 @@ impl pb::provider_server::Provider for ProviderService {
             Ok(v) => v,
             Err(e) => return respond(&wire::bad_input("list configuration", &e).into()),
         };
-        let include_resource = known(req.include_resource_object.as_ref(), &Type::Bool, |v| {
-            match v {
+        let include_resource = known(
+            req.include_resource_object.as_ref(),
+            &Type::Bool,
+            |v| match v {
                 Value::Bool(b) => Some(*b),
                 _ => None,
-            }
-        });
+            },
+        );
         let limit = known(req.limit.as_ref(), &Type::Number, |v| match v {
             Value::Number(Number::Int(i)) => Some(*i),
             Value::Number(Number::Float(f)) => Some(*f as i64),

@@ -752,7 +752,9 @@ pub fn left_out(spec: &Spec, live: &Live) -> Vec<String> {
                 from.join(", ")
             ));
         }
-        if c.get("envFrom").is_some_and(|e| e.as_array().is_some_and(|a| !a.is_empty())) {
+        if c.get("envFrom")
+            .is_some_and(|e| e.as_array().is_some_and(|a| !a.is_empty()))
+        {
             out.push("envFrom (whole ConfigMaps or Secrets as env)".to_string());
         }
     }
@@ -1028,7 +1030,8 @@ mod tests {
             if let Some(cs) = pod["containers"].as_array_mut() {
                 cs.push(sidecar);
             }
-            pod["volumes"] = serde_json::json!([{"name": "data", "persistentVolumeClaim": {"claimName": "d"}}]);
+            pod["volumes"] =
+                serde_json::json!([{"name": "data", "persistentVolumeClaim": {"claimName": "d"}}]);
             pod["tolerations"] = serde_json::json!([{"operator": "Exists"}]);
             pod["hostNetwork"] = false.into();
         }

@@ -246,11 +246,22 @@ mod tests {
         let config = generated(&state, &Input::default());
         assert_eq!(
             set(&config),
-            ["autoscale", "image", "name", "namespace", "port", "replicas"]
+            [
+                "autoscale",
+                "image",
+                "name",
+                "namespace",
+                "port",
+                "replicas"
+            ]
         );
         let plan = planned(&config, &Input::default());
         let objects = |v: &Value| match v.get("objects") {
-            Some(Value::List(l)) => l.iter().filter_map(Value::as_str).map(String::from).collect(),
+            Some(Value::List(l)) => l
+                .iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect(),
             _ => Vec::<String>::new(),
         };
         let added: Vec<String> = objects(&plan)

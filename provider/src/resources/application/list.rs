@@ -8,8 +8,8 @@ use crate::app::formats::{is_dns_label, is_label_value, is_qualified_name};
 use crate::app::object::{LABEL_MANAGED_BY, MANAGED_BY};
 use crate::kube::{KubeError, ResourceType};
 use crate::plugin::{
-    AttrPath, Attribute, Block, Diagnostic, Diagnostics, ListRequest, ListResult, ListSink,
-    Schema, Type, ValidateListRequest, Value,
+    AttrPath, Attribute, Block, Diagnostic, Diagnostics, ListRequest, ListResult, ListSink, Schema,
+    Type, ValidateListRequest, Value,
 };
 use crate::resources::cluster_error::diagnostic as kube_diag;
 use crate::resources::list_resource::ListResource;
@@ -92,7 +92,11 @@ impl Filter {
 
     /// The label selector of the Deployments to list.
     pub fn selector(&self) -> String {
-        let mut parts: Vec<String> = self.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let mut parts: Vec<String> = self
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         match self.managed {
             Some(true) => parts.push(format!("{LABEL_MANAGED_BY}={MANAGED_BY}")),
             Some(false) => parts.push(format!("{LABEL_MANAGED_BY}!={MANAGED_BY}")),
@@ -337,8 +341,10 @@ mod tests {
 
     #[test]
     fn jke_apps_are_told_apart_by_their_label() {
-        let jke = serde_json::json!({"metadata": {"labels": {"app.kubernetes.io/managed-by": "jke"}}});
-        let helm = serde_json::json!({"metadata": {"labels": {"app.kubernetes.io/managed-by": "Helm"}}});
+        let jke =
+            serde_json::json!({"metadata": {"labels": {"app.kubernetes.io/managed-by": "jke"}}});
+        let helm =
+            serde_json::json!({"metadata": {"labels": {"app.kubernetes.io/managed-by": "Helm"}}});
         assert!(managed_by_jke(&jke));
         assert!(!managed_by_jke(&helm));
         assert!(!managed_by_jke(&serde_json::json!({"metadata": {}})));
