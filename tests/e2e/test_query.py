@@ -43,9 +43,9 @@ def list_block(label: str, config: str, extra: str = "") -> str:
     return f'list "jke_application" "{label}" {{\n  provider = jke\n{extra}  config {{\n{config}  }}\n}}\n'
 
 
-def foreign_deployment(cluster, namespace: str, name: str, labels: dict, with_service: bool):
+def foreign_deployment(cluster, namespace: str, name: str, labels: dict, with_service: bool, selector: dict | None = None):
     """A Deployment (and Service) as `kubectl apply` of a plain manifest makes them."""
-    selector = {"app": name}
+    selector = selector or {"app": name}
     container = client.V1Container(
         name=name,
         image="nginx:1.27",
@@ -227,3 +227,29 @@ def test_a_bad_filter_is_refused_naming_the_attribute(cluster, tmp_path, namespa
     assert r.code != 0, str(r)
     assert 'config.namespace: "Shop" is not a namespace name' in said, str(r)
     assert 'config.labels["team"]: "a,b"' in said, str(r)
+
+
+def test_a_foreign_deployment_with_jkes_selector_is_taken_over_by_apply(cluster, tmp_path, namespace):
+    # Helm charts select pods by app.kubernetes.io/name and instance, as JKE does.
+    helm = {"app.kubernetes.io/name": "shopfront", "app.kubernetes.io/instance": "shopfront"}
+    foreign_deployment(
+        cluster, namespace, "shopfront", {"app.kubernetes.io/managed-by": "Helm"}, with_service=True, selector=helm
+    )
+    lists = list_block("foreign", f"    namespace = {hcl(namespace)}\n    managed = false\n", extra="  include_resource = true\n")
+    q = query_dir(tmp_path, cluster, namespace, lists)
+    r = q.run("query", "-no-color", "-generate-config-out=gen.tf")
+    assert "selector" not in " ".join((r.out + r.err).split()), f"JKE's selector needs no warning:\n{r}"
+    adopt = tmp_path / "takeover"
+    adopt.mkdir()
+    terraform_block, provider_text = split(provider(cluster, namespace))
+    (adopt / "main.tf").write_text(terraform_block + provider_text)
+    (adopt / "gen.tf").write_text((q.workdir / "gen.tf").read_text())
+    t = Terraform(adopt, tmp_path)
+    t.apply()
+    d = cluster.apps.read_namespaced_deployment("shopfront", namespace)
+    assert d.metadata.labels["app.kubernetes.io/managed-by"] == "jke"
+    assert d.spec.replicas == 3 and d.spec.template.spec.containers[0].env[0].value == "legacy"
+    assert cluster.policy.read_namespaced_pod_disruption_budget("shopfront", namespace).spec.max_unavailable == 1
+    assert cluster.networking.read_namespaced_network_policy("shopfront", namespace)
+    again = t.plan_exitcode()
+    assert again.code == 0, f"after the takeover the next plan is empty:\n{again}"

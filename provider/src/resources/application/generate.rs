@@ -19,14 +19,13 @@ const ALWAYS: [&str; 2] = ["name", "namespace"];
 
 /// The configuration for the app in `state`, over the provider's `defaults`.
 pub fn generate(state: &Value, defaults: &Input) -> Result<Value, Diagnostics> {
-    let (target, drift) = plan::decode_state(state)?;
+    let (mut target, drift) = plan::decode_state(state)?;
     let mut unknowns = Vec::new();
     let mut config = convert::without(
         convert::to_json(state, resource_type(), &AttrPath::root(), &mut unknowns),
         computed_only(),
     );
     drop_nulls(&mut config);
-    let mut target = target;
     if !observe::made_by_jke(&drift) {
         // Keep what the engineer chose; JKE's defaults decide the rest.
         if let Some(o) = config.as_object_mut() {

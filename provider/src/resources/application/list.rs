@@ -145,7 +145,7 @@ async fn result(cx: &Connected<'_>, d: &Json, include: bool) -> Option<ListResul
                 r.resource = Some(app.state);
                 r.diagnostics = app.warnings;
             }
-            Err(d) => return Some(ListResult::failed(d)),
+            Err(diags) => return Some(ListResult::failed(diags)),
         }
     }
     Some(r)
