@@ -253,3 +253,41 @@ def test_a_foreign_deployment_with_jkes_selector_is_taken_over_by_apply(cluster,
     assert cluster.networking.read_namespaced_network_policy("shopfront", namespace)
     again = t.plan_exitcode()
     assert again.code == 0, f"after the takeover the next plan is empty:\n{again}"
+
+
+def test_every_namespace_means_those_the_credentials_may_list(cluster, tmp_path, namespace):
+    """A ServiceAccount that may list Deployments only in its own namespace (and list
+    namespaces): the query without `namespace` finds that namespace's apps and says which
+    namespaces it could not search."""
+    from test_rbac import ca_pem, role_rules, service_account_token
+
+    foreign_deployment(cluster, namespace, "mine", {}, with_service=False)
+    token = service_account_token(cluster, namespace, "jke-lister", role_rules())
+    role = f"jke-list-namespaces-{namespace}"
+    cluster.rbac.create_cluster_role(
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": role},
+         "rules": [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list"]}]}
+    )
+    cluster.rbac.create_cluster_role_binding(
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": role},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+         "subjects": [{"kind": "ServiceAccount", "name": "jke-lister", "namespace": namespace}]}
+    )
+    try:
+        d = tmp_path / "scoped"
+        d.mkdir()
+        (d / "main.tf").write_text('terraform {\n  required_providers {\n    jke = { source = "jke/jke" }\n  }\n}\n')
+        (d / "search.tfquery.hcl").write_text(
+            f'provider "jke" {{\n  kubernetes = {{\n    host = {hcl(cluster.server)}\n'
+            f'    cluster_ca_certificate = {hcl(ca_pem(cluster.kubeconfig))}\n    token = {hcl(token)}\n  }}\n}}\n\n'
+            + list_block("everywhere", "    managed = false\n")
+        )
+        r = Terraform(d, tmp_path).run("query", "-json", "-no-color")
+        got = found(r)
+        assert [(x["identity"]["namespace"], x["identity"]["name"]) for x in got["list.jke_application.everywhere"]] == [
+            (namespace, "mine")
+        ], str(r)
+        assert "Some namespaces were not searched" in r.out and "kube-system" in r.out, str(r)
+    finally:
+        cluster.rbac.delete_cluster_role_binding(role)
+        cluster.rbac.delete_cluster_role(role)
