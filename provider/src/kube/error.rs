@@ -110,6 +110,11 @@ impl KubeError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, KubeError::Api { code: 404, .. })
     }
+
+    /// The identity in use may not do this (RBAC).
+    pub fn is_forbidden(&self) -> bool {
+        matches!(self, KubeError::Api { code: 403, .. })
+    }
 }
 
 /// The API server's message is precise; add what to do about a permission error.

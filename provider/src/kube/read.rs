@@ -153,4 +153,53 @@ impl Cluster {
             Err(e) => Err(self.err(e, format!("list Deployments in namespace {namespace}"))),
         }
     }
+
+    /// One page of the objects of type `ty` matching `selector`, in `namespace` or (None)
+    /// every namespace, and the token of the next page (None after the last). Paging lets a
+    /// caller use the first objects while the rest are still being listed. Objects already
+    /// being deleted are left out; a type that is not served has none.
+    pub async fn list_page(
+        &self,
+        ty: &ResourceType,
+        namespace: Option<&str>,
+        selector: &str,
+        page_size: u32,
+        token: Option<&str>,
+    ) -> Result<(Vec<Json>, Option<String>), KubeError> {
+        let mut lp = ListParams::default().labels(selector).limit(page_size);
+        if let Some(t) = token {
+            lp = lp.continue_token(t);
+        }
+        let whr = match namespace {
+            Some(ns) => format!("namespace {ns}"),
+            None => "every namespace".to_string(),
+        };
+        match self.api_in(ty, namespace).list(&lp).await {
+            Ok(list) => {
+                let next = list.metadata.continue_.filter(|t| !t.is_empty());
+                let items = list
+                    .items
+                    .into_iter()
+                    .filter(|o| o.metadata.deletion_timestamp.is_none())
+                    .filter_map(|o| serde_json::to_value(o).ok())
+                    .collect();
+                Ok((items, next))
+            }
+            Err(e) if is_404(&e) => Ok((Vec::new(), None)),
+            Err(e) => Err(self.err(e, format!("list {} in {whr}", ty.resource_name()))),
+        }
+    }
+
+    /// Names of every namespace.
+    pub async fn namespace_names(&self) -> Result<Vec<String>, KubeError> {
+        let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(self.client.clone());
+        match api.list_metadata(&ListParams::default()).await {
+            Ok(list) => Ok(list
+                .items
+                .into_iter()
+                .filter_map(|n| n.metadata.name)
+                .collect()),
+            Err(e) => Err(self.err(e, "list namespaces".to_string())),
+        }
+    }
 }

@@ -16,6 +16,9 @@ pub struct ProviderSchemas {
     pub resources: Vec<(String, Schema)>,
     /// Resource type name -> identity schema.
     pub identities: Vec<(String, IdentitySchema)>,
+    /// List resource type name (the managed resource type it lists) -> schema of its
+    /// `config` block.
+    pub list_resources: Vec<(String, Schema)>,
 }
 
 /// What Terraform says it can do (ClientCapabilities).
@@ -120,6 +123,64 @@ pub struct UpgradeStateResponse {
     pub diagnostics: Diagnostics,
 }
 
+// List resources (`terraform query`, Terraform 1.14+).
+
+/// ValidateListResourceConfig: `include_resource` and `limit` are `None` while unknown.
+pub struct ValidateListRequest {
+    pub type_name: String,
+    pub config: Value,
+    pub include_resource: Option<bool>,
+    pub limit: Option<i64>,
+}
+
+/// ListResource: the list block's `config`, whether to send whole objects, and how many
+/// results Terraform reads at most.
+#[derive(Clone, Debug)]
+pub struct ListRequest {
+    pub type_name: String,
+    pub config: Value,
+    pub include_resource: bool,
+    pub limit: i64,
+}
+
+/// One streamed result, or (identity `None`) only diagnostics.
+#[derive(Debug, Default)]
+pub struct ListResult {
+    /// Typed by the identity schema of the managed resource type of the same name.
+    pub identity: Option<Value>,
+    pub display_name: String,
+    /// The full resource object (only when asked for), typed by the resource schema.
+    pub resource: Option<Value>,
+    pub diagnostics: Diagnostics,
+}
+
+impl ListResult {
+    pub fn failed(diagnostics: Diagnostics) -> Self {
+        ListResult {
+            diagnostics,
+            ..ListResult::default()
+        }
+    }
+}
+
+/// Where a list resource sends its results as it finds them. A send fails once Terraform
+/// stops reading (limit reached, or cancelled): the lister should stop then.
+pub type ListSink = tokio::sync::mpsc::Sender<ListResult>;
+
+#[derive(Default)]
+pub struct GenerateConfigResponse {
+    pub config: Value,
+    pub diagnostics: Diagnostics,
+}
+
+fn no_list_resources(type_name: &str) -> Diagnostics {
+    super::diagnostics::Diagnostic::error(
+        "Unknown list resource type",
+        format!("This provider has no list resource {type_name:?}."),
+    )
+    .into()
+}
+
 /// A Terraform provider. Implemented by `resources::JkeProvider`; served by `plugin::serve`.
 #[tonic::async_trait]
 pub trait Provider: Send + Sync + 'static {
@@ -139,4 +200,29 @@ pub trait Provider: Send + Sync + 'static {
     async fn import_resource_state(&self, req: ImportRequest) -> ImportResponse;
     /// StopProvider: cancel in-flight work (e.g. rollout waits) promptly.
     async fn stop(&self);
+
+    // List resources. The defaults serve a provider without any.
+
+    async fn validate_list_resource_config(&self, req: ValidateListRequest) -> Diagnostics {
+        no_list_resources(&req.type_name)
+    }
+    /// Send results to `sink` as they are found; return when done (or when a send fails).
+    async fn list_resource(&self, req: ListRequest, sink: ListSink) {
+        let _ = sink
+            .send(ListResult::failed(no_list_resources(&req.type_name)))
+            .await;
+    }
+    /// GenerateResourceConfig: the configuration a person would write for `state`.
+    /// The default keeps every non-computed attribute as it is in the state.
+    async fn generate_resource_config(
+        &self,
+        type_name: &str,
+        state: Value,
+    ) -> GenerateConfigResponse {
+        let _ = type_name;
+        GenerateConfigResponse {
+            config: state,
+            diagnostics: Diagnostics::new(),
+        }
+    }
 }

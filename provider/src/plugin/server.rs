@@ -9,14 +9,15 @@
 use super::diagnostics::{Diagnostic, Diagnostics};
 use super::proto::tfplugin6 as pb;
 use super::provider::{
-    ApplyRequest, ConfigureRequest, ImportRequest, PlanRequest, Provider, ReadRequest,
-    UpgradeStateRequest,
+    ApplyRequest, ConfigureRequest, ImportRequest, ListRequest, ListResult, PlanRequest, Provider,
+    ReadRequest, UpgradeStateRequest, ValidateListRequest,
 };
-use super::schema::{IdentitySchema, Schema};
-use super::value::{Type, Value};
+use super::schema::{AttrKind, Attribute, IdentitySchema, Schema};
+use super::value::{Number, Type, Value};
 use super::{wire, write_only};
 use std::collections::HashMap;
 use std::sync::Arc;
+use tokio::sync::mpsc;
 use tonic::{Request, Response, Status};
 
 /// Largest message accepted or sent. Terraform itself allows up to 2 GiB (state can be big);
@@ -35,6 +36,8 @@ pub struct ProviderService {
     provider: Arc<dyn Provider>,
     provider_ty: Type,
     resources: HashMap<String, ResourceType>,
+    /// List resource type name -> value type of its `config` block.
+    list_types: HashMap<String, Type>,
     /// Answers that never change, built once.
     schema_response: pb::get_provider_schema::Response,
     metadata_response: pb::get_metadata::Response,
@@ -46,7 +49,8 @@ fn server_capabilities() -> pb::ServerCapabilities {
         plan_destroy: true,
         get_provider_schema_optional: false,
         move_resource_state: false,
-        generate_resource_config: false,
+        // Terraform 1.14+ asks for generated configuration; older clients ignore this.
+        generate_resource_config: true,
     }
 }
 
@@ -82,6 +86,11 @@ impl ProviderService {
                 .iter()
                 .map(|(n, s)| (n.clone(), wire::schema(s)))
                 .collect(),
+            list_resource_schemas: schemas
+                .list_resources
+                .iter()
+                .map(|(n, s)| (n.clone(), wire::schema(s)))
+                .collect(),
             server_capabilities: Some(server_capabilities()),
             ..Default::default()
         };
@@ -91,6 +100,13 @@ impl ProviderService {
                 .resources
                 .iter()
                 .map(|(n, _)| pb::get_metadata::ResourceMetadata {
+                    type_name: n.clone(),
+                })
+                .collect(),
+            list_resources: schemas
+                .list_resources
+                .iter()
+                .map(|(n, _)| pb::get_metadata::ListResourceMetadata {
                     type_name: n.clone(),
                 })
                 .collect(),
@@ -104,10 +120,16 @@ impl ProviderService {
                 .collect(),
             diagnostics: Vec::new(),
         };
+        let list_types = schemas
+            .list_resources
+            .iter()
+            .map(|(n, s)| (n.clone(), s.block.value_type()))
+            .collect();
         ProviderService {
             provider_ty: schemas.provider.block.value_type(),
             provider,
             resources,
+            list_types,
             schema_response,
             metadata_response,
             identity_response,
@@ -130,6 +152,25 @@ impl ProviderService {
                 format!(
                     "This provider has no resource type {type_name:?}. It has: {}.",
                     known.join(", ")
+                ),
+            )
+            .into()
+        })
+    }
+
+    fn list_type(&self, type_name: &str) -> Result<&Type, Diagnostics> {
+        self.list_types.get(type_name).ok_or_else(|| {
+            let mut known: Vec<&str> = self.list_types.keys().map(String::as_str).collect();
+            known.sort_unstable();
+            Diagnostic::error(
+                "Unknown list resource type",
+                format!(
+                    "This provider has no list resource {type_name:?}. It has: {}.",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
                 ),
             )
             .into()
@@ -197,6 +238,103 @@ impl ProviderService {
             }
         }
     }
+}
+
+// List resources: results are typed by the managed resource type of the same name.
+
+/// Encodes a list resource's results for one stream.
+#[derive(Clone)]
+struct ListEncoder {
+    schema: Schema,
+    ty: Type,
+    identity_ty: Option<Type>,
+}
+
+impl ListEncoder {
+    fn event(&self, r: ListResult) -> pb::list_resource::Event {
+        let mut diags = r.diagnostics;
+        let identity = r.identity.and_then(|v| {
+            let Some(ty) = &self.identity_ty else {
+                diags.push(Diagnostic::error(
+                    "Provider listed a resource type without identity schema",
+                    "This is a bug in the provider; please report it.",
+                ));
+                return None;
+            };
+            match wire::encode(&v, ty) {
+                Ok(dv) => Some(pb::ResourceIdentityData {
+                    identity_data: Some(dv),
+                }),
+                Err(e) => {
+                    diags.push(wire::bad_output("resource identity", &e));
+                    None
+                }
+            }
+        });
+        let resource_object = r.resource.and_then(|mut v| {
+            write_only::null_write_only(&self.schema.block, &mut v);
+            match wire::encode(&v, &self.ty) {
+                Ok(dv) => Some(dv),
+                Err(e) => {
+                    diags.push(wire::bad_output("resource object", &e));
+                    None
+                }
+            }
+        });
+        pb::list_resource::Event {
+            identity,
+            display_name: r.display_name,
+            resource_object,
+            diagnostic: wire::diagnostics(&diags),
+        }
+    }
+}
+
+/// A stream of one event that only carries diagnostics.
+fn failed_list(diags: &Diagnostics) -> ListStream {
+    let event = pb::list_resource::Event {
+        diagnostic: wire::diagnostics(diags),
+        ..Default::default()
+    };
+    Box::pin(futures::stream::iter([Ok(event)]))
+}
+
+type ListStream = std::pin::Pin<
+    Box<dyn futures::Stream<Item = Result<pb::list_resource::Event, Status>> + Send + 'static>,
+>;
+
+/// A configuration value: attributes only the provider sets (computed, neither optional nor
+/// required) and write-only ones made null at every depth, as a resource block needs them.
+fn config_only(attrs: &[Attribute], value: &mut Value) {
+    let Value::Object(fields) = value else {
+        return;
+    };
+    for a in attrs {
+        let Some(v) = fields.get_mut(&a.name) else {
+            continue;
+        };
+        if a.write_only || (a.computed && !a.optional && !a.required) {
+            *v = Value::Null;
+        } else if let AttrKind::Nested(_, inner) = &a.kind {
+            match v {
+                Value::Object(_) => config_only(inner, v),
+                Value::List(items) | Value::Set(items) | Value::Tuple(items) => {
+                    items.iter_mut().for_each(|i| config_only(inner, i))
+                }
+                Value::Map(m) => m.values_mut().for_each(|i| config_only(inner, i)),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// `include_resource` / `limit` of ValidateListResourceConfig: `None` when absent or unknown.
+fn known<T>(
+    dv: Option<&pb::DynamicValue>,
+    ty: &Type,
+    get: impl Fn(&Value) -> Option<T>,
+) -> Option<T> {
+    wire::decode(dv, ty).ok().as_ref().and_then(get)
 }
 
 /// Decodes a request value or returns the response carrying the decoding error.
@@ -647,6 +785,158 @@ impl pb::provider_server::Provider for ProviderService {
             diagnostics: wire::diagnostics(&diags),
             deferred: None,
         }))
+    }
+
+    type ListResourceStream = ListStream;
+
+    async fn validate_list_resource_config(
+        &self,
+        request: Request<pb::validate_list_resource_config::Request>,
+    ) -> Result<Response<pb::validate_list_resource_config::Response>, Status> {
+        let req = request.into_inner();
+        tracing::debug!(type_name = %req.type_name, "ValidateListResourceConfig");
+        let respond = |diags: &Diagnostics| {
+            Ok(Response::new(pb::validate_list_resource_config::Response {
+                diagnostics: wire::diagnostics(diags),
+            }))
+        };
+        let ty = match self.list_type(&req.type_name) {
+            Ok(ty) => ty,
+            Err(d) => return respond(&d),
+        };
+        let config = match wire::decode(req.config.as_ref(), ty) {
+            Ok(v) => v,
+            Err(e) => return respond(&wire::bad_input("list configuration", &e).into()),
+        };
+        let include_resource = known(
+            req.include_resource_object.as_ref(),
+            &Type::Bool,
+            |v| match v {
+                Value::Bool(b) => Some(*b),
+                _ => None,
+            },
+        );
+        let limit = known(req.limit.as_ref(), &Type::Number, |v| match v {
+            Value::Number(Number::Int(i)) => Some(*i),
+            Value::Number(Number::Float(f)) => Some(*f as i64),
+            _ => None,
+        });
+        let diags = self
+            .provider
+            .validate_list_resource_config(ValidateListRequest {
+                type_name: req.type_name,
+                config,
+                include_resource,
+                limit,
+            })
+            .await;
+        respond(&diags)
+    }
+
+    async fn list_resource(
+        &self,
+        request: Request<pb::list_resource::Request>,
+    ) -> Result<Response<Self::ListResourceStream>, Status> {
+        let req = request.into_inner();
+        tracing::debug!(type_name = %req.type_name, limit = req.limit, include = req.include_resource_object, "ListResource");
+        let ty = match self.list_type(&req.type_name) {
+            Ok(ty) => ty,
+            Err(d) => return Ok(Response::new(failed_list(&d))),
+        };
+        let rt = match self.resource(&req.type_name) {
+            Ok(rt) => rt,
+            Err(d) => return Ok(Response::new(failed_list(&d))),
+        };
+        let config = match wire::decode(req.config.as_ref(), ty) {
+            Ok(v) => v,
+            Err(e) => {
+                let d = wire::bad_input("list configuration", &e).into();
+                return Ok(Response::new(failed_list(&d)));
+            }
+        };
+        let encoder = ListEncoder {
+            schema: rt.schema.clone(),
+            ty: rt.ty.clone(),
+            identity_ty: rt.identity.as_ref().map(|(_, t)| t.clone()),
+        };
+        let limit = req.limit;
+        let (results_tx, mut results) = mpsc::channel::<ListResult>(16);
+        let (events_tx, events) = mpsc::channel(16);
+        let provider = self.provider.clone();
+        tokio::spawn(async move {
+            provider
+                .list_resource(
+                    ListRequest {
+                        type_name: req.type_name,
+                        config,
+                        include_resource: req.include_resource_object,
+                        limit,
+                    },
+                    results_tx,
+                )
+                .await;
+        });
+        // Encode results as they come; after `limit` results the channels close, which
+        // tells the lister to stop.
+        tokio::spawn(async move {
+            let mut sent = 0;
+            while let Some(r) = results.recv().await {
+                let counts = r.identity.is_some();
+                if events_tx.send(Ok(encoder.event(r))).await.is_err() {
+                    break;
+                }
+                if counts {
+                    sent += 1;
+                    if limit > 0 && sent >= limit {
+                        break;
+                    }
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(events),
+        )))
+    }
+
+    async fn generate_resource_config(
+        &self,
+        request: Request<pb::generate_resource_config::Request>,
+    ) -> Result<Response<pb::generate_resource_config::Response>, Status> {
+        let req = request.into_inner();
+        tracing::debug!(type_name = %req.type_name, "GenerateResourceConfig");
+        let mut diags = Diagnostics::new();
+        let respond = |diags: &Diagnostics, config| {
+            Ok(Response::new(pb::generate_resource_config::Response {
+                config,
+                diagnostics: wire::diagnostics(diags),
+            }))
+        };
+        let rt = match self.resource(&req.type_name) {
+            Ok(rt) => rt,
+            Err(d) => return respond(&d, None),
+        };
+        let state = match wire::decode(req.state.as_ref(), &rt.ty) {
+            Ok(v) => v,
+            Err(e) => {
+                diags.push(wire::bad_input("resource state", &e));
+                return respond(&diags, None);
+            }
+        };
+        let resp = self
+            .provider
+            .generate_resource_config(&req.type_name, state)
+            .await;
+        diags.extend(resp.diagnostics);
+        let mut config = resp.config;
+        config_only(&rt.schema.block.attributes, &mut config);
+        let config = match wire::encode(&config, &rt.ty) {
+            Ok(dv) => Some(dv),
+            Err(e) => {
+                diags.push(wire::bad_output("configuration", &e));
+                None
+            }
+        };
+        respond(&diags, config)
     }
 
     async fn stop_provider(

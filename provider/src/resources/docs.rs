@@ -178,6 +178,32 @@ const CLUSTER_NOTES: &str = "## Environment guard and one apply\n\nA cluster wit
 
 const IMPORT: &str = "## Import\n\nBy ID (`namespace/name`):\n\n```shell\nterraform import jke_application.web shop/web\n```\n\nOr with an `import` block, by ID or by identity:\n\n```terraform\nimport {\n  to       = jke_application.web\n  identity = { namespace = \"shop\", name = \"web\" }\n}\n```\n\n";
 
+pub const APPLICATION_LIST_EXAMPLE: &str = r#"# search.tfquery.hcl, beside the configuration that has the provider's required_providers
+provider "jke" {
+  kubernetes = {
+    config_path    = "~/.kube/config"
+    config_context = "prod-eu"
+  }
+  environment = "prod"
+}
+
+list "jke_application" "to_adopt" {
+  provider         = jke
+  include_resource = true
+  limit            = 50
+
+  config {
+    namespace = "shop"
+    managed   = false
+    labels    = { team = "checkout" }
+  }
+}
+"#;
+
+const LIST_NOTES: &str = "## Results
+
+Each result is an app's identity (`{ namespace, name }`, the same as the resource's import identity) and a display name (`shop/web`, or `shop/legacy (not managed by JKE)`). With `include_resource = true` it also carries the full `jke_application` object, exactly what importing the app would put in the state; settings the app's objects have that `jke_application` cannot hold (extra containers, volumes, env from references, scheduling settings) come as warnings. Results stream as the provider finds them, a page of Deployments at a time; `limit` is honoured.\n\nWithout `namespace`, the provider lists Deployments in every namespace with one request, or, when its credentials may not list them cluster-wide, namespace by namespace (skipping, with a warning, namespaces it may not list). The environment guard applies: a cluster marked as another environment is refused.\n\n## Adopting apps\n\n```shell\nterraform query -generate-config-out=adopted.tf\n```\n\nwrites one `jke_application` block and one `import` block per result. For an app JKE manages, the block holds only the settings that differ from the provider's `defaults`, and the import plans no changes. For a Deployment JKE does not manage, the block carries what its owner chose (image, command, ports, env, resources, replicas or autoscaling, probes, service, ingress, labels and annotations, node selector, grace period) and leaves the rest to JKE's defaults, so `terraform plan` shows what JKE adds or changes: new in `objects` the ServiceAccount, PodDisruptionBudget and NetworkPolicy (a missing Service shows as `deleted` in `drift`), as attribute changes the disruption budget, network policy, spreading, rollout and pre-stop settings, and in `drift` JKE's labels, selectors and security settings. A Deployment whose pod selector is not JKE's cannot be changed in place (Kubernetes forbids changing a selector): the warning says so, and `terraform apply -replace=jke_application.<name>` recreates it.\n\n";
+
 /// (path relative to the repository root, contents)
 pub fn generate() -> Vec<(&'static str, String)> {
     let s = super::schemas();
@@ -220,6 +246,21 @@ pub fn generate() -> Vec<(&'static str, String)> {
             ));
         }
     }
+    for (name, schema) in &s.list_resources {
+        if name == super::application::TYPE_NAME {
+            files.push((
+                "docs/list-resources/application.md",
+                page(
+                    "jke_application List Resource - jke",
+                    "",
+                    "jke_application (List Resource)",
+                    schema,
+                    APPLICATION_LIST_EXAMPLE,
+                    LIST_NOTES,
+                ),
+            ));
+        }
+    }
     files
 }
 
@@ -244,7 +285,7 @@ mod tests {
     fn every_attribute_is_described() {
         let s = super::super::schemas();
         every_attribute_has_a_description(&s.provider.block.attributes, "provider.");
-        for (n, r) in &s.resources {
+        for (n, r) in s.resources.iter().chain(&s.list_resources) {
             every_attribute_has_a_description(&r.block.attributes, &format!("{n}."));
         }
     }

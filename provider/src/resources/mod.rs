@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod cluster_error;
 pub mod convert;
 pub mod docs;
+pub mod list_resource;
 pub mod objects;
 pub mod provider_config;
 pub mod render;
@@ -13,10 +14,11 @@ pub mod resource;
 
 use crate::kube::Cluster;
 use crate::plugin::{
-    ApplyRequest, ApplyResponse, ConfigureRequest, Diagnostic, Diagnostics, ImportRequest,
-    ImportResponse, PlanRequest, PlanResponse, Provider, ProviderSchemas, ReadRequest,
-    ReadResponse, Value,
+    ApplyRequest, ApplyResponse, ConfigureRequest, Diagnostic, Diagnostics, GenerateConfigResponse,
+    ImportRequest, ImportResponse, ListRequest, ListResult, ListSink, PlanRequest, PlanResponse,
+    Provider, ProviderSchemas, ReadRequest, ReadResponse, ValidateListRequest, Value,
 };
+pub use list_resource::ListResource;
 use provider_config::ProviderConfig;
 pub use resource::{Connected, Guard, Resource};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,6 +30,16 @@ pub static RESOURCES: [&dyn Resource; 2] = [&application::Application, &cluster:
 
 fn find(type_name: &str) -> Option<&'static dyn Resource> {
     RESOURCES
+        .iter()
+        .copied()
+        .find(|r| r.type_name() == type_name)
+}
+
+/// Every list resource this provider serves (`list` blocks of `terraform query`).
+pub static LIST_RESOURCES: [&dyn ListResource; 1] = [&application::list::ApplicationList];
+
+fn find_list(type_name: &str) -> Option<&'static dyn ListResource> {
+    LIST_RESOURCES
         .iter()
         .copied()
         .find(|r| r.type_name() == type_name)
@@ -63,6 +75,10 @@ pub fn schemas() -> ProviderSchemas {
         identities: RESOURCES
             .iter()
             .filter_map(|r| Some((r.type_name().to_string(), r.identity_schema()?)))
+            .collect(),
+        list_resources: LIST_RESOURCES
+            .iter()
+            .map(|r| (r.type_name().to_string(), r.schema()))
             .collect(),
     }
 }
@@ -295,6 +311,52 @@ impl Provider for JkeProvider {
     async fn stop(&self) {
         let _ = self.stop_tx.send(true);
     }
+
+    // List resources.
+
+    async fn validate_list_resource_config(&self, req: ValidateListRequest) -> Diagnostics {
+        match find_list(&req.type_name) {
+            Some(l) => l.validate(&req),
+            None => unknown_type(&req.type_name),
+        }
+    }
+
+    async fn list_resource(&self, req: ListRequest, sink: ListSink) {
+        let Some(l) = find_list(&req.type_name) else {
+            let _ = sink
+                .send(ListResult::failed(unknown_type(&req.type_name)))
+                .await;
+            return;
+        };
+        // The guard applies as for every read: a cluster of another environment is refused.
+        match self.connected(l.guard()).await {
+            Ok(cx) => l.list(&cx, &req, &sink).await,
+            Err(d) => {
+                let _ = sink.send(ListResult::failed(d.into())).await;
+            }
+        }
+    }
+
+    async fn generate_resource_config(
+        &self,
+        type_name: &str,
+        state: Value,
+    ) -> GenerateConfigResponse {
+        let generated = match find(type_name) {
+            Some(r) => r.generate_config(&state, &self.config()),
+            None => Err(unknown_type(type_name)),
+        };
+        match generated {
+            Ok(config) => GenerateConfigResponse {
+                config,
+                diagnostics: Diagnostics::new(),
+            },
+            Err(diagnostics) => GenerateConfigResponse {
+                config: Value::Null,
+                diagnostics,
+            },
+        }
+    }
 }
 
 #[cfg(test)]
@@ -312,6 +374,12 @@ mod tests {
         assert_eq!(s.resources.len(), RESOURCES.len());
         assert!(find("jke_application").is_some() && find("jke_cluster").is_some());
         assert!(find("jke_nothing").is_none());
+        // A list resource lists instances of the managed resource of the same name.
+        for l in LIST_RESOURCES {
+            let r = find(l.type_name()).map(|r| r.identity_schema().is_some());
+            assert_eq!(r, Some(true), "{}", l.type_name());
+        }
+        assert_eq!(s.list_resources.len(), LIST_RESOURCES.len());
         // Only jke_cluster writes the marker, so only it may connect without the guard.
         for r in RESOURCES {
             let own = r.guard() == Guard::OwnMarker;

@@ -56,4 +56,14 @@ pub trait Resource: Send + Sync {
     /// Check the import ID or identity before connecting, so a typo needs no cluster.
     fn import_target(&self, req: &ImportRequest) -> Result<(), Diagnostic>;
     async fn import(&self, cx: &Connected<'_>, req: &ImportRequest) -> ImportResponse;
+    /// GenerateResourceConfig: the configuration a person would write for this state (the
+    /// protocol server nulls computed-only attributes). The default writes the state as is.
+    fn generate_config(
+        &self,
+        state: &Value,
+        provider: &ProviderConfig,
+    ) -> Result<Value, Diagnostics> {
+        let _ = provider;
+        Ok(state.clone())
+    }
 }

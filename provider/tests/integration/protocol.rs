@@ -701,3 +701,78 @@ async fn stop_provider_reaches_the_provider() {
     assert_eq!(resp.error, "");
     assert!(h.provider.stopped.load(Ordering::SeqCst));
 }
+
+#[tokio::test]
+async fn list_streams_results_up_to_the_limit_and_generated_config_is_config_only() {
+    use tokio_stream::StreamExt;
+    let mut h = Harness::start("list").await;
+    let schema = h
+        .client
+        .get_provider_schema(pb::get_provider_schema::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(schema.list_resource_schemas.contains_key(RESOURCE));
+    assert!(schema.server_capabilities.unwrap().generate_resource_config);
+    let list_ty = fake_provider::list_schema().block.value_type();
+    let config = |n: i64| {
+        Some(pb::DynamicValue {
+            msgpack: encode_msgpack(&obj(&[("count", Value::int(n))]), &list_ty).unwrap(),
+            json: vec![],
+        })
+    };
+    let mut stream = h
+        .client
+        .list_resource(pb::list_resource::Request {
+            type_name: RESOURCE.into(),
+            config: config(5),
+            include_resource_object: true,
+            limit: 2,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut events = Vec::new();
+    while let Some(e) = timeout(T, stream.next()).await.unwrap() {
+        events.push(e.unwrap());
+    }
+    let names: Vec<&str> = events.iter().map(|e| e.display_name.as_str()).collect();
+    assert_eq!(names, ["obj-0", "obj-1"], "the stream ends at the limit");
+    let first = h.value(&events[0].resource_object);
+    assert_eq!(first.get("name"), Some(&Value::string("obj-0")));
+    assert_eq!(
+        first.get("secret_wo"),
+        Some(&Value::Null),
+        "write-only never leaves"
+    );
+    assert!(events[0].identity.is_some() && events[0].diagnostic.is_empty());
+
+    // An unknown list type is one event with an error, not a gRPC failure.
+    let mut bad = h
+        .client
+        .list_resource(pb::list_resource::Request {
+            type_name: "jke_nothing".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let e = timeout(T, bad.next()).await.unwrap().unwrap().unwrap();
+    assert!(e.identity.is_none() && e.diagnostic[0].summary.contains("Unknown list resource"));
+
+    // The generated configuration has no computed-only or write-only values.
+    let state = h.value(&events[0].resource_object);
+    let generated = h
+        .client
+        .generate_resource_config(pb::generate_resource_config::Request {
+            type_name: RESOURCE.into(),
+            state: h.dv(&state),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let config = h.value(&generated.config);
+    assert_eq!(config.get("id"), Some(&Value::Null));
+    assert_eq!(config.get("name"), Some(&Value::string("obj-0")));
+    assert_eq!(config.get("namespace"), Some(&Value::string("apps")));
+}

@@ -12,7 +12,7 @@ use super::validate::RESERVED_LABELS;
 use crate::app::foreign_fields::{self, Policy};
 use crate::app::live_diff;
 use crate::app::managed_fields::display;
-use crate::app::object::{Kind, Manifest};
+use crate::app::object::{Kind, LABEL_MANAGED_BY, Manifest};
 use crate::app::quantity::same_quantity;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
@@ -106,6 +106,10 @@ enum Depth {
 
 fn take_back(spec: &mut Spec, live: &Live, depth: Depth) {
     let name = spec.name.clone();
+    if depth == Depth::Everything {
+        // Replicas are the app's own only without an autoscaler.
+        spec.autoscale.enabled = live.objects.contains_key(&Kind::HorizontalPodAutoscaler);
+    }
     if let Some(d) = live.typed::<Deployment>(Kind::Deployment) {
         if let Some(c) = app_container(&d, &name) {
             if let Some(img) = &c.image {
@@ -642,6 +646,180 @@ pub fn import(namespace: &str, name: &str, live: &Live, defaults: &Input) -> Opt
     Some(spec)
 }
 
+/// The settings a Deployment JKE did not make carries into its generated configuration:
+/// what its owner chose (image, ports, env, resources, replicas/autoscaling, probes, service,
+/// ingress, labels and annotations, node selector, grace period). Everything else is left to
+/// JKE's defaults (disruption budget, network policy, service account, security, spreading,
+/// rollout, pre-stop drain), which the plan then shows as changes.
+pub const TAKEN_OVER: [&str; 25] = [
+    "name",
+    "namespace",
+    "image",
+    "command",
+    "args",
+    "port",
+    "ports",
+    "env",
+    "secret_env",
+    "cpu",
+    "memory",
+    "cpu_limit",
+    "memory_limit",
+    "replicas",
+    "autoscale",
+    "readiness_probe",
+    "liveness_probe",
+    "startup_probe",
+    "service",
+    "ingress",
+    "labels",
+    "annotations",
+    "pod_annotations",
+    "node_selector",
+    "termination_grace_period",
+];
+
+/// Whether the drift of an app's objects says JKE made its Deployment: a Deployment
+/// without JKE's `managed-by` label was made by someone else (kubectl, Helm).
+pub fn made_by_jke(drift: &BTreeMap<String, String>) -> bool {
+    let label = format!("metadata.labels.{LABEL_MANAGED_BY}");
+    !drift
+        .keys()
+        .any(|k| k.starts_with("Deployment/") && k.ends_with(&label))
+}
+
+/// Pod fields the provider renders, or the API server fills in on every Deployment.
+const POD_FIELDS: [&str; 13] = [
+    "containers",
+    "securityContext",
+    "serviceAccountName",
+    "serviceAccount",
+    "terminationGracePeriodSeconds",
+    "automountServiceAccountToken",
+    "topologySpreadConstraints",
+    "nodeSelector",
+    "volumes",
+    "restartPolicy",
+    "dnsPolicy",
+    "schedulerName",
+    "enableServiceLinks",
+];
+/// Container fields the provider renders, or the API server fills in.
+const CONTAINER_FIELDS: [&str; 16] = [
+    "name",
+    "image",
+    "ports",
+    "env",
+    "resources",
+    "readinessProbe",
+    "livenessProbe",
+    "startupProbe",
+    "lifecycle",
+    "securityContext",
+    "command",
+    "args",
+    "volumeMounts",
+    "terminationMessagePath",
+    "terminationMessagePolicy",
+    "imagePullPolicy",
+];
+
+/// What an imported app's live objects have that `jke_application` cannot express (extra
+/// containers, volumes, env from references, scheduling settings, ...), one line each.
+/// Import leaves these out of the state, and the next apply takes them over and removes them
+/// (see `foreign_fields`), so the warning lists them before that happens.
+pub fn left_out(spec: &Spec, live: &Live) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(d) = live.objects.get(&Kind::Deployment) else {
+        return out;
+    };
+    let selector = &d["spec"]["selector"];
+    let jke_selector = serde_json::to_value(bundle::selector(spec)).unwrap_or_default();
+    if selector["matchLabels"] != jke_selector || selector.get("matchExpressions").is_some() {
+        out.push(format!(
+            "the Deployment's pod selector {} is not JKE's {jke_selector}: Kubernetes does not allow changing a selector, so an apply fails with \"field is immutable\" until JKE recreates the Deployment (`terraform apply -replace=<address>`, which replaces the pods)",
+            selector["matchLabels"]
+        ));
+    }
+    let pod = &d["spec"]["template"]["spec"];
+    let empty = serde_json::Map::new();
+    let pod_fields = pod.as_object().unwrap_or(&empty);
+    let containers = pod["containers"].as_array().cloned().unwrap_or_default();
+    let app = containers
+        .iter()
+        .position(|c| c["name"] == spec.name.as_str())
+        .unwrap_or(0);
+    for (i, c) in containers.iter().enumerate() {
+        if i != app {
+            out.push(format!(
+                "container {} (an app has one container; it stays as it is)",
+                c["name"]
+            ));
+        }
+    }
+    for (k, v) in pod_fields {
+        let set = !(v.is_null() || *v == Json::Bool(false));
+        if set && !POD_FIELDS.contains(&k.as_str()) {
+            out.push(format!("pod setting spec.template.spec.{k}"));
+        }
+    }
+    let tmp = |v: &Json| v["name"] == "tmp" && v.get("emptyDir").is_some();
+    let volumes: Vec<&str> = pod["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| !tmp(v))
+        .filter_map(|v| v["name"].as_str())
+        .collect();
+    if !volumes.is_empty() {
+        out.push(format!("volumes {} and their mounts", volumes.join(", ")));
+    }
+    if let Some(c) = containers.get(app) {
+        let empty = serde_json::Map::new();
+        for k in c.as_object().unwrap_or(&empty).keys() {
+            if !CONTAINER_FIELDS.contains(&k.as_str()) && k != "envFrom" {
+                out.push(format!("container setting {k}"));
+            }
+        }
+        let from: Vec<&str> = c["env"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e.get("valueFrom").is_some())
+            .filter_map(|e| e["name"].as_str())
+            .collect();
+        if !from.is_empty() {
+            out.push(format!(
+                "env {} (values from references; use env, secret_env or secret_env_wo)",
+                from.join(", ")
+            ));
+        }
+        if c.get("envFrom")
+            .is_some_and(|e| e.as_array().is_some_and(|a| !a.is_empty()))
+        {
+            out.push("envFrom (whole ConfigMaps or Secrets as env)".to_string());
+        }
+    }
+    if let Some(h) = live.objects.get(&Kind::HorizontalPodAutoscaler) {
+        let other = h["spec"]["metrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| {
+                m["type"] != "Resource"
+                    || !matches!(m["resource"]["name"].as_str(), Some("cpu" | "memory"))
+                    || m["resource"]["target"]["type"] != "Utilization"
+            })
+            .count();
+        if other > 0 {
+            out.push(format!(
+                "{other} autoscaler metric(s) other than cpu/memory utilization"
+            ));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -771,6 +949,19 @@ mod tests {
         let s = web();
         let imported = import("default", "web", &live_of(&s), &Input::default());
         assert_eq!(imported, Some(s));
+    }
+
+    #[test]
+    fn import_without_an_autoscaler_keeps_the_deployments_replicas() {
+        let s = web();
+        let mut live = live_of(&s);
+        live.objects.remove(&Kind::HorizontalPodAutoscaler);
+        if let Some(d) = live.objects.get_mut(&Kind::Deployment) {
+            d["spec"]["replicas"] = 3.into();
+        }
+        let imported = import("default", "web", &live, &Input::default());
+        let i = imported.as_ref().map(|i| (i.replicas, i.autoscale.enabled));
+        assert_eq!(i, Some((3, false)));
     }
 
     #[test]
@@ -911,5 +1102,47 @@ mod tests {
         };
         assert!(drift.is_empty(), "{drift:?}");
         assert_eq!(spec.env, s.env);
+    }
+
+    #[test]
+    fn a_jke_app_has_nothing_left_out() {
+        let s = web();
+        assert_eq!(left_out(&s, &live_of(&s)), Vec::<String>::new());
+        let mut r = web();
+        r.security.profile = "restricted".into();
+        assert_eq!(left_out(&r, &live_of(&r)), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_foreign_deployment_names_what_the_app_cannot_hold() {
+        let s = web();
+        let mut live = live_of(&s);
+        if let Some(d) = live.objects.get_mut(&Kind::Deployment) {
+            d["spec"]["selector"] = serde_json::json!({"matchLabels": {"app": "web"}});
+            let pod = &mut d["spec"]["template"]["spec"];
+            pod["containers"][0]["env"] = serde_json::json!([
+                {"name": "A", "value": "1"},
+                {"name": "DB", "valueFrom": {"secretKeyRef": {"name": "db", "key": "url"}}}
+            ]);
+            pod["containers"][0]["workingDir"] = "/srv".into();
+            let sidecar = serde_json::json!({"name": "proxy", "image": "envoy"});
+            if let Some(cs) = pod["containers"].as_array_mut() {
+                cs.push(sidecar);
+            }
+            pod["volumes"] =
+                serde_json::json!([{"name": "data", "persistentVolumeClaim": {"claimName": "d"}}]);
+            pod["tolerations"] = serde_json::json!([{"operator": "Exists"}]);
+            pod["hostNetwork"] = false.into();
+        }
+        let got = left_out(&s, &live);
+        let has = |needle: &str| got.iter().any(|l| l.contains(needle));
+        assert!(has("selector {\"app\":\"web\"}"), "{got:?}");
+        assert!(has("container \"proxy\""), "{got:?}");
+        assert!(has("env DB"), "{got:?}");
+        assert!(has("container setting workingDir"), "{got:?}");
+        assert!(has("volumes data"), "{got:?}");
+        assert!(has("spec.template.spec.tolerations"), "{got:?}");
+        assert!(!has("hostNetwork"), "{got:?}");
+        assert_eq!(got.len(), 6, "{got:?}");
     }
 }

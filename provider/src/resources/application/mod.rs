@@ -1,5 +1,7 @@
 //! `jke_application`: Terraform's calls mapped onto the app model and the cluster.
 
+pub mod generate;
+pub mod list;
 pub mod plan;
 pub mod schema;
 
@@ -71,7 +73,20 @@ impl Resource for Application {
         import_target(req).map(|_| ())
     }
     async fn import(&self, cx: &Connected<'_>, req: &ImportRequest) -> ImportResponse {
-        import(cx.cluster, req, &cx.config.defaults).await
+        import(
+            cx.cluster,
+            req,
+            &cx.config.defaults,
+            &cx.config.drift_policy(),
+        )
+        .await
+    }
+    fn generate_config(
+        &self,
+        state: &Value,
+        provider: &ProviderConfig,
+    ) -> Result<Value, Diagnostics> {
+        generate::generate(state, &provider.defaults)
     }
 }
 
@@ -778,16 +793,52 @@ pub fn import_target(req: &ImportRequest) -> Result<(String, String), Diagnostic
     }
 }
 
-pub async fn import(cluster: &Cluster, req: &ImportRequest, defaults: &Input) -> ImportResponse {
-    let (namespace, name) = match import_target(req) {
-        Ok(x) => x,
-        Err(d) => {
-            return ImportResponse {
-                diagnostics: d.into(),
-                ..ImportResponse::default()
-            };
-        }
+pub async fn import(
+    cluster: &Cluster,
+    req: &ImportRequest,
+    defaults: &Input,
+    policy: &Policy<'_>,
+) -> ImportResponse {
+    let imported = match import_target(req) {
+        Ok((namespace, name)) => import_app(cluster, &namespace, &name, defaults, policy).await,
+        Err(d) => Err(d.into()),
     };
+    match imported {
+        Ok(app) => ImportResponse {
+            imported: vec![ImportedResource {
+                type_name: TYPE_NAME.to_string(),
+                state: app.state,
+                private: Vec::new(),
+                identity: Some(app.identity),
+            }],
+            diagnostics: app.warnings,
+        },
+        Err(diagnostics) => ImportResponse {
+            diagnostics,
+            ..ImportResponse::default()
+        },
+    }
+}
+
+/// An app read back from the cluster: the state import gives it (also what `terraform
+/// query` shows with `include_resource`), and warnings about what the state cannot hold.
+pub struct ImportedApp {
+    pub state: Value,
+    pub identity: Value,
+    pub warnings: Diagnostics,
+}
+
+/// Import `namespace/name`: every object the app may have, under the names JKE gives
+/// them, taken back into a spec over the provider's `defaults`. Any Deployment can be
+/// imported, whoever made it: this is how an app made with kubectl or Helm is taken over.
+pub async fn import_app(
+    cluster: &Cluster,
+    namespace: &str,
+    name: &str,
+    defaults: &Input,
+    policy: &Policy<'_>,
+) -> Result<ImportedApp, Diagnostics> {
+    let (namespace, name) = (namespace.to_string(), name.to_string());
     // Every kind the app may have, under the names JKE gives them.
     let mut probe = Spec::resolve(
         &Input {
@@ -820,15 +871,9 @@ pub async fn import(cluster: &Cluster, req: &ImportRequest, defaults: &Input) ->
             object: serde_json::Value::Null,
         });
     }
-    let mut live = match live_objects(cluster, &manifests).await {
-        Ok(l) => l,
-        Err(e) => {
-            return ImportResponse {
-                diagnostics: kube_diag(&e, &format!("Importing {namespace}/{name}")).into(),
-                ..ImportResponse::default()
-            };
-        }
-    };
+    let mut live = live_objects(cluster, &manifests)
+        .await
+        .map_err(|e| Diagnostics::from(kube_diag(&e, &format!("Importing {namespace}/{name}"))))?;
     // The ServiceAccount may have another name: follow the Deployment.
     if let Some(sa) = live
         .objects
@@ -849,18 +894,24 @@ pub async fn import(cluster: &Cluster, req: &ImportRequest, defaults: &Input) ->
         }
     }
     let Some(mut spec) = observe::import(&namespace, &name, &live, defaults) else {
-        return ImportResponse {
-            diagnostics: Diagnostic::error(
-                "Cannot import a missing app",
-                format!("no Deployment {name:?} in namespace {namespace:?} at {}; check the import ID (\"namespace/name\")", cluster.host),
-            )
-            .into(),
-            ..ImportResponse::default()
-        };
+        return Err(Diagnostic::error(
+            "Cannot import a missing app",
+            format!("no Deployment {name:?} in namespace {namespace:?} at {}; check the import ID (\"namespace/name\")", cluster.host),
+        )
+        .into());
     };
     if live.objects.contains_key(&Kind::Secret) && spec.secret_env.is_none() {
         spec.secret_env_version = None;
     }
+    let objects = bundle::render(&spec);
+    // Drift at import already: it shows what JKE would change on a Deployment it did not
+    // make (and marks it as such for the generated configuration).
+    let expected: Vec<Manifest> = objects
+        .iter()
+        .filter(|m| m.kind != Kind::Namespace)
+        .cloned()
+        .collect();
+    let drift = observe::drift(&expected, &live, policy);
     // Import adopts: the app keeps the mark its Deployment carries (shared with the
     // configuration that made it), or gets a new one on its next apply.
     let owner = live
@@ -868,18 +919,25 @@ pub async fn import(cluster: &Cluster, req: &ImportRequest, defaults: &Input) ->
         .get(&Kind::Deployment)
         .and_then(owner::mark_of)
         .map(str::to_string);
-    ImportResponse {
-        imported: vec![ImportedResource {
-            type_name: TYPE_NAME.to_string(),
-            state: plan::encode_state(
-                &spec,
-                &bundle::render(&spec),
-                &BTreeMap::new(),
-                owner.as_deref(),
-            ),
-            private: Vec::new(),
-            identity: Some(identity(&spec)),
-        }],
-        diagnostics: Diagnostics::new(),
+    Ok(ImportedApp {
+        state: plan::encode_state(&spec, &objects, &drift, owner.as_deref()),
+        identity: identity(&spec),
+        warnings: left_out_warnings(&spec, &live),
+    })
+}
+
+/// One warning listing what the app's objects have that the resource cannot hold.
+fn left_out_warnings(spec: &Spec, live: &Live) -> Diagnostics {
+    let lines = observe::left_out(spec, live);
+    if lines.is_empty() {
+        return Diagnostics::new();
     }
+    Diagnostic::warning(
+        format!("{} has settings jke_application does not manage", spec.id()),
+        format!(
+            "Import leaves these out of the state, and the next apply removes them from the cluster: the app's objects become exactly what JKE renders (move what you need into the app's settings first, or leave this Deployment outside JKE):\n- {}",
+            lines.join("\n- ")
+        ),
+    )
+    .into()
 }

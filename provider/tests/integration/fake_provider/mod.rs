@@ -92,6 +92,18 @@ pub fn identity_schema() -> IdentitySchema {
     }
 }
 
+/// The `config` block of `list "jke_test"`: how many objects to find.
+pub fn list_schema() -> Schema {
+    Schema {
+        version: 0,
+        block: Block {
+            description: "Finds test objects.".into(),
+            attributes: vec![Attribute::typed("count", Type::Number, "How many.").optional()],
+            deprecated: false,
+        },
+    }
+}
+
 impl FakeProvider {
     pub fn new() -> Self {
         FakeProvider {
@@ -109,6 +121,7 @@ impl FakeProvider {
                 },
                 resources: vec![(RESOURCE.into(), resource_schema())],
                 identities: vec![(RESOURCE.into(), identity_schema())],
+                list_resources: vec![(RESOURCE.into(), list_schema())],
             },
             plans: Mutex::new(Vec::new()),
             configured: Mutex::new(None),
@@ -306,6 +319,44 @@ impl Provider for FakeProvider {
                 identity,
             }],
             diagnostics: Diagnostics::new(),
+        }
+    }
+
+    async fn validate_list_resource_config(&self, req: ValidateListRequest) -> Diagnostics {
+        let mut d = Diagnostics::new();
+        if req.limit.is_some_and(|l| l < 0) {
+            d.error("Invalid limit", "limit must not be negative");
+        }
+        d
+    }
+
+    /// `count` objects `obj-0`, `obj-1`, ... (with their state when asked), one at a time.
+    async fn list_resource(&self, req: ListRequest, sink: ListSink) {
+        let count = req
+            .config
+            .get("count")
+            .and_then(Value::as_number)
+            .map_or(3, |n| n.as_f64() as i64);
+        for i in 0..count {
+            let name = format!("obj-{i}");
+            let state = Value::Object(
+                [
+                    ("id".to_string(), Value::string(format!("apps/{name}"))),
+                    ("name".to_string(), Value::string(&name)),
+                    ("namespace".to_string(), Value::string("apps")),
+                    ("secret_wo".to_string(), Value::string("never sent")),
+                ]
+                .into(),
+            );
+            let result = ListResult {
+                identity: identity_of(&state),
+                display_name: name,
+                resource: req.include_resource.then_some(state),
+                diagnostics: Diagnostics::new(),
+            };
+            if sink.send(result).await.is_err() {
+                return;
+            }
         }
     }
 
