@@ -7,6 +7,7 @@ pub mod application;
 pub mod cluster;
 pub mod formats;
 pub mod live_diff;
+pub mod notification;
 pub mod object;
 pub mod quantity;
 pub mod report;

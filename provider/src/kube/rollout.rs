@@ -59,6 +59,19 @@ impl Cluster {
         timeout: Duration,
         stop: &mut watch::Receiver<bool>,
     ) -> Result<(), KubeError> {
+        self.wait_for_rollout_reporting(namespace, name, timeout, stop, &|_: &str| {})
+            .await
+    }
+
+    /// [`Self::wait_for_rollout`], telling `report` each new state ("1/2 pods updated").
+    pub async fn wait_for_rollout_reporting(
+        &self,
+        namespace: &str,
+        name: &str,
+        timeout: Duration,
+        stop: &mut watch::Receiver<bool>,
+        report: &(dyn Fn(&str) + Send + Sync),
+    ) -> Result<(), KubeError> {
         let api: Api<Deployment> = Api::namespaced(self.client.clone(), namespace);
         let deadline = tokio::time::Instant::now() + timeout;
         let mut last = String::new();
@@ -73,6 +86,12 @@ impl Cluster {
             match progress(&d) {
                 Progress::Done => {
                     tracing::info!(deployment = name, namespace, "rollout complete");
+                    let n = d
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.updated_replicas)
+                        .unwrap_or(0);
+                    report(&format!("{n}/{n} pods updated and available"));
                     return Ok(());
                 }
                 Progress::Failed(why) => {
@@ -84,6 +103,7 @@ impl Cluster {
                 Progress::Waiting(msg) => {
                     if msg != last {
                         tracing::info!(deployment = name, namespace, "rollout: {msg}");
+                        report(&msg);
                         last = msg;
                     }
                 }

@@ -2,6 +2,7 @@
 
 use super::application::schema::{Mode, settings};
 use super::convert;
+use super::notifications::{self, Notifications};
 use crate::app::application::spec::Input;
 use crate::app::cluster::bundle::{MARKER_KEY, MARKER_NAME, MARKER_NAMESPACE};
 use crate::kube::settings::{
@@ -62,6 +63,7 @@ pub fn schema() -> Schema {
                     "Organisation-wide defaults for every `jke_application`; a value set on the resource wins.",
                 )
                 .optional(),
+                notifications::attribute(),
             ],
         },
     }
@@ -77,6 +79,8 @@ pub struct ProviderConfig {
     pub connection_unknown: bool,
     /// Some default is unknown: plans mark settings they would fill from it unknown.
     pub defaults_unknown: bool,
+    /// Deploy notifications (`notifications`), when set and known.
+    pub notifications: Option<Notifications>,
 }
 
 /// Where the guard looks: the marker `jke_cluster` writes.
@@ -100,6 +104,7 @@ impl Default for ProviderConfig {
             defaults: Input::default(),
             connection_unknown: false,
             defaults_unknown: false,
+            notifications: None,
         }
     }
 }
@@ -210,5 +215,6 @@ pub fn decode(config: &Value) -> (ProviderConfig, Diagnostics) {
             ),
         }
     }
+    out.notifications = notifications::decode(config, &mut diags);
     (out, diags)
 }

@@ -5,6 +5,7 @@ pub mod schema;
 
 use super::cluster_error::diagnostic as kube_diag;
 use super::convert;
+use super::notifications;
 use super::objects::{object_ref, object_refs, resource_types};
 use super::provider_config::ProviderConfig;
 use super::resource::{Connected, Resource};
@@ -13,6 +14,7 @@ use crate::app::application::observe::{self, Live, Observed};
 use crate::app::application::spec::{Input, Spec, StringMap};
 use crate::app::application::validate;
 use crate::app::formats::parse_duration;
+use crate::app::notification::{Deploy, Event, changed_settings};
 use crate::app::object::{Kind, Manifest};
 use crate::app::report::Seg;
 use crate::kube::{Cluster, KubeError, ObjectRef, Propagation};
@@ -22,7 +24,7 @@ use crate::plugin::{
     Value,
 };
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 pub const TYPE_NAME: &str = "jke_application";
@@ -63,7 +65,21 @@ impl Resource for Application {
         req: &ApplyRequest,
         stop: watch::Receiver<bool>,
     ) -> ApplyResponse {
-        apply(cx.cluster, req, stop).await
+        let started = Instant::now();
+        let (mut resp, outcome) = apply(cx.cluster, req, stop).await;
+        if let Some(deploy) = outcome.and_then(|o| {
+            deploy_of(
+                req,
+                o,
+                started.elapsed(),
+                cx.config.cluster.environment.clone(),
+            )
+        }) && let Some(warning) =
+            notifications::after_apply(cx.config.notifications.as_ref(), &deploy).await
+        {
+            resp.diagnostics.push(warning);
+        }
+        resp
     }
     fn import_target(&self, req: &ImportRequest) -> Result<(), Diagnostic> {
         import_target(req).map(|_| ())
@@ -71,6 +87,65 @@ impl Resource for Application {
     async fn import(&self, cx: &Connected<'_>, req: &ImportRequest) -> ImportResponse {
         import(cx.cluster, req, &cx.config.defaults).await
     }
+}
+
+/// What an apply did to the app, for its notification.
+pub struct Outcome {
+    pub event: Event,
+    /// Why it failed or was rolled back.
+    pub reason: Option<String>,
+}
+
+impl Outcome {
+    fn ok(event: Event) -> Option<Self> {
+        Some(Outcome {
+            event,
+            reason: None,
+        })
+    }
+    fn because(event: Event, reason: String) -> Option<Self> {
+        Some(Outcome {
+            event,
+            reason: Some(reason),
+        })
+    }
+}
+
+/// The notification's facts: the app before (prior state) and after (planned state).
+fn deploy_of(
+    req: &ApplyRequest,
+    outcome: Outcome,
+    duration: Duration,
+    environment: Option<String>,
+) -> Option<Deploy> {
+    let spec_of = |v: &Value| {
+        if v.is_null() {
+            None
+        } else {
+            plan::decode_state(v).ok().map(|(s, _)| s)
+        }
+    };
+    let old = spec_of(&req.prior_state);
+    let new = spec_of(&req.planned_state);
+    let either = new.as_ref().or(old.as_ref())?;
+    let changed = match (&old, &new) {
+        (Some(o), Some(n)) => changed_settings(
+            &serde_json::to_value(o).unwrap_or_default(),
+            &serde_json::to_value(n).unwrap_or_default(),
+        ),
+        _ => Vec::new(),
+    };
+    Some(Deploy {
+        environment,
+        app: either.name.clone(),
+        namespace: either.namespace.clone(),
+        event: outcome.event,
+        old_image: old.as_ref().map(|s| s.image.clone()),
+        new_image: new.as_ref().map(|s| s.image.clone()),
+        changed,
+        duration,
+        reason: outcome.reason,
+    })
 }
 
 /// The kinds an app may own in its namespace (the namespace itself is shared); built once.
@@ -285,21 +360,30 @@ async fn converge(
     Ok(())
 }
 
+/// Create, update or destroy, and what it did (none when the request itself was unusable).
 pub async fn apply(
     cluster: &Cluster,
     req: &ApplyRequest,
     mut stop: watch::Receiver<bool>,
-) -> ApplyResponse {
+) -> (ApplyResponse, Option<Outcome>) {
     if req.planned_state.is_null() {
-        return destroy(cluster, &req.prior_state).await;
+        let resp = destroy(cluster, &req.prior_state).await;
+        let outcome = match resp.diagnostics.0.first() {
+            Some(d) if resp.diagnostics.has_errors() => {
+                Outcome::because(Event::Failed, d.detail.clone())
+            }
+            _ => Outcome::ok(Event::Destroyed),
+        };
+        return (resp, outcome);
     }
     let (mut spec, _) = match plan::decode_state(&req.planned_state) {
         Ok(x) => x,
         Err(d) => {
-            return ApplyResponse {
+            let resp = ApplyResponse {
                 diagnostics: d,
                 ..ApplyResponse::default()
             };
+            return (resp, None);
         }
     };
     spec.secret_env_wo = write_only(&req.config);
@@ -314,11 +398,12 @@ pub async fn apply(
     let new_state = plan::encode_state(&spec, &manifests, &BTreeMap::new());
     let err = match result {
         Ok(()) => {
-            return ApplyResponse {
+            let resp = ApplyResponse {
                 new_state,
                 new_identity: Some(identity(&spec)),
                 ..ApplyResponse::default()
             };
+            return (resp, Outcome::ok(Event::Deployed));
         }
         Err(e) => e,
     };
@@ -331,11 +416,20 @@ pub async fn apply(
             let prior_manifests = bundle::render(&prior_spec);
             let rolled_back =
                 converge(cluster, &prior_spec, &prior_manifests, false, &mut stop).await;
-            let outcome = match rolled_back {
-                Ok(()) => "rolled back to the previous version, which is running again".to_string(),
-                Err(e2) => format!("rolling back to the previous version also failed: {e2}"),
+            let (outcome, happened) = match rolled_back {
+                Ok(()) => (
+                    "rolled back to the previous version, which is running again".to_string(),
+                    Outcome::because(Event::RolledBack, err.to_string()),
+                ),
+                Err(e2) => (
+                    format!("rolling back to the previous version also failed: {e2}"),
+                    Outcome::because(
+                        Event::Failed,
+                        format!("{err}; rolling back also failed: {e2}"),
+                    ),
+                ),
             };
-            ApplyResponse {
+            let resp = ApplyResponse {
                 // State stays at the prior spec, so the next plan proposes the change again.
                 new_state: req.prior_state.clone(),
                 new_identity: Some(identity(&prior_spec)),
@@ -345,7 +439,8 @@ pub async fn apply(
                 )
                 .into(),
                 ..ApplyResponse::default()
-            }
+            };
+            (resp, happened)
         }
         _ => {
             let left = if rollout_failed {
@@ -359,7 +454,7 @@ pub async fn apply(
             };
             // Objects may be partly written: record the intended state so the next plan
             // reads what is really there and converges.
-            ApplyResponse {
+            let resp = ApplyResponse {
                 new_state: if prior.is_none() && !rollout_failed {
                     Value::Null
                 } else {
@@ -372,7 +467,8 @@ pub async fn apply(
                 )
                 .into(),
                 ..ApplyResponse::default()
-            }
+            };
+            (resp, Outcome::because(Event::Failed, err.to_string()))
         }
     }
 }
