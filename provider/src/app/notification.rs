@@ -325,15 +325,18 @@ mod tests {
         );
         assert_eq!(webhook_url_problem("http://127.0.0.1:8080/hook"), None);
         for bad in [
-            "hooks.slack.com/x",
-            "ftp://h/x",
+            "hooks.slack.com/SECRET",
+            "ftp://h/SECRET",
             "https://",
-            "https:///x",
-            "https://h/a b",
+            "https:///SECRET",
+            "https://h/a SECRET",
         ] {
             let why = webhook_url_problem(bad);
             assert!(why.is_some(), "{bad:?} accepted");
-            assert!(!why.unwrap_or_default().contains(bad), "{bad:?} echoed");
+            assert!(
+                !why.unwrap_or_default().contains("SECRET"),
+                "{bad:?} echoed"
+            );
         }
     }
 }
