@@ -9,6 +9,7 @@ pub mod foreign_fields;
 pub mod formats;
 pub mod live_diff;
 pub mod managed_fields;
+pub mod notification;
 pub mod object;
 pub mod quantity;
 pub mod report;

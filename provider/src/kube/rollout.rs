@@ -68,6 +68,19 @@ impl Cluster {
         timeout: Duration,
         stop: &mut watch::Receiver<bool>,
     ) -> Result<(), KubeError> {
+        self.wait_for_rollout_reporting(namespace, name, timeout, stop, &|_: &str| {})
+            .await
+    }
+
+    /// [`Self::wait_for_rollout`], telling `report` each new state ("1/2 pods updated").
+    pub async fn wait_for_rollout_reporting(
+        &self,
+        namespace: &str,
+        name: &str,
+        timeout: Duration,
+        stop: &mut watch::Receiver<bool>,
+        report: &(dyn Fn(&str) + Send + Sync),
+    ) -> Result<(), KubeError> {
         let api: Api<Deployment> = Api::namespaced(self.client.clone(), namespace);
         let deadline = tokio::time::Instant::now() + timeout;
         let fail = |e| {
@@ -80,7 +93,7 @@ impl Cluster {
         let mut last = String::new();
         let mut d = self.read_deployment(&api, namespace, name).await?;
         loop {
-            if let Some(done) = self.judge(namespace, name, &d, &mut last).await {
+            if let Some(done) = self.judge(namespace, name, &d, &mut last, report).await {
                 return done;
             }
             let version = d.metadata.resource_version.clone().unwrap_or_default();
@@ -113,7 +126,8 @@ impl Cluster {
                 match event {
                     Some(WatchEvent::Added(next) | WatchEvent::Modified(next)) => {
                         d = next;
-                        if let Some(done) = self.judge(namespace, name, &d, &mut last).await {
+                        if let Some(done) = self.judge(namespace, name, &d, &mut last, report).await
+                        {
                             return done;
                         }
                     }
@@ -149,17 +163,24 @@ impl Cluster {
     }
 
     /// `Some` with the result once `d` has rolled out or failed; `None` while it is still
-    /// on its way (logging each new reason once).
+    /// on its way (logging and reporting each new state once).
     async fn judge(
         &self,
         namespace: &str,
         name: &str,
         d: &Deployment,
         last: &mut String,
+        report: &(dyn Fn(&str) + Send + Sync),
     ) -> Option<Result<(), KubeError>> {
         match progress(d) {
             Progress::Done => {
                 tracing::info!(deployment = name, namespace, "rollout complete");
+                let n = d
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.updated_replicas)
+                    .unwrap_or(0);
+                report(&format!("{n}/{n} pods updated and available"));
                 Some(Ok(()))
             }
             Progress::Failed(why) => {
@@ -171,6 +192,7 @@ impl Cluster {
             Progress::Waiting(msg) => {
                 if msg != *last {
                     tracing::info!(deployment = name, namespace, "rollout: {msg}");
+                    report(&msg);
                     *last = msg;
                 }
                 None

@@ -19,6 +19,8 @@ pub struct ProviderSchemas {
     /// List resource type name (the managed resource type it lists) -> schema of its
     /// `config` block.
     pub list_resources: Vec<(String, Schema)>,
+    /// Action type name -> schema of its `config` block (protocol 6.10).
+    pub actions: Vec<(String, Schema)>,
 }
 
 /// What Terraform says it can do (ClientCapabilities).
@@ -181,6 +183,50 @@ fn no_list_resources(type_name: &str) -> Diagnostics {
     .into()
 }
 
+// Actions (protocol 6.10): `action` blocks, run by `terraform apply -invoke` or an
+// `action_trigger`. Clients before Terraform 1.14 never call these.
+
+pub struct PlanActionRequest {
+    pub type_name: String,
+    /// The `config` block; may hold unknown values.
+    pub config: Value,
+    pub capabilities: ClientCapabilities,
+}
+
+pub struct InvokeActionRequest {
+    pub type_name: String,
+    /// The `config` block, wholly known.
+    pub config: Value,
+    pub capabilities: ClientCapabilities,
+}
+
+/// Where a running action reports progress ("3/4 pods updated"); Terraform prints each
+/// message as it arrives. Sending never fails the action: a client that went away just
+/// stops listening.
+#[derive(Clone)]
+pub struct ActionProgress(tokio::sync::mpsc::UnboundedSender<String>);
+
+impl ActionProgress {
+    pub fn new(tx: tokio::sync::mpsc::UnboundedSender<String>) -> Self {
+        ActionProgress(tx)
+    }
+    /// A sink that drops every message (unit tests, callers without a client).
+    pub fn discard() -> Self {
+        ActionProgress(tokio::sync::mpsc::unbounded_channel().0)
+    }
+    pub fn send(&self, message: impl Into<String>) {
+        let _ = self.0.send(message.into());
+    }
+}
+
+fn no_actions(type_name: &str) -> Diagnostics {
+    super::diagnostics::Diagnostic::error(
+        "Unknown action type",
+        format!("This provider has no action type {type_name:?}."),
+    )
+    .into()
+}
+
 /// A Terraform provider. Implemented by `resources::JkeProvider`; served by `plugin::serve`.
 #[tonic::async_trait]
 pub trait Provider: Send + Sync + 'static {
@@ -224,5 +270,21 @@ pub trait Provider: Send + Sync + 'static {
             config: state,
             diagnostics: Diagnostics::new(),
         }
+    }
+    // Actions: the defaults serve a provider without any.
+    async fn validate_action_config(&self, type_name: &str, _config: &Value) -> Diagnostics {
+        no_actions(type_name)
+    }
+    /// Checks before the run (config, and what can be checked without side effects).
+    async fn plan_action(&self, req: PlanActionRequest) -> Diagnostics {
+        no_actions(&req.type_name)
+    }
+    /// Runs the action, reporting progress as it goes; the diagnostics end it.
+    async fn invoke_action(
+        &self,
+        req: InvokeActionRequest,
+        _progress: ActionProgress,
+    ) -> Diagnostics {
+        no_actions(&req.type_name)
     }
 }

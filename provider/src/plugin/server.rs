@@ -9,13 +9,16 @@
 use super::diagnostics::{Diagnostic, Diagnostics};
 use super::proto::tfplugin6 as pb;
 use super::provider::{
-    ApplyRequest, ConfigureRequest, ImportRequest, ListRequest, ListResult, PlanRequest, Provider,
-    ReadRequest, UpgradeStateRequest, ValidateListRequest,
+    ActionProgress, ApplyRequest, ConfigureRequest, ImportRequest, InvokeActionRequest,
+    ListRequest, ListResult, PlanActionRequest, PlanRequest, Provider, ReadRequest,
+    UpgradeStateRequest, ValidateListRequest,
 };
 use super::schema::{AttrKind, Attribute, IdentitySchema, Schema};
 use super::value::{Number, Type, Value};
 use super::{wire, write_only};
+use futures::{Stream, StreamExt};
 use std::collections::HashMap;
+use std::pin::Pin;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tonic::{Request, Response, Status};
@@ -38,6 +41,8 @@ pub struct ProviderService {
     resources: HashMap<String, ResourceType>,
     /// List resource type name -> value type of its `config` block.
     list_types: HashMap<String, Type>,
+    /// Action type name -> value type of its config.
+    actions: HashMap<String, Type>,
     /// Answers that never change, built once.
     schema_response: pb::get_provider_schema::Response,
     metadata_response: pb::get_metadata::Response,
@@ -91,6 +96,14 @@ impl ProviderService {
                 .iter()
                 .map(|(n, s)| (n.clone(), wire::schema(s)))
                 .collect(),
+            action_schemas: schemas
+                .actions
+                .iter()
+                .map(|(n, s)| {
+                    let schema = Some(wire::schema(s));
+                    (n.clone(), pb::ActionSchema { schema })
+                })
+                .collect(),
             server_capabilities: Some(server_capabilities()),
             ..Default::default()
         };
@@ -110,6 +123,13 @@ impl ProviderService {
                     type_name: n.clone(),
                 })
                 .collect(),
+            actions: schemas
+                .actions
+                .iter()
+                .map(|(n, _)| pb::get_metadata::ActionMetadata {
+                    type_name: n.clone(),
+                })
+                .collect(),
             ..Default::default()
         };
         let identity_response = pb::get_resource_identity_schemas::Response {
@@ -125,11 +145,17 @@ impl ProviderService {
             .iter()
             .map(|(n, s)| (n.clone(), s.block.value_type()))
             .collect();
+        let actions = schemas
+            .actions
+            .iter()
+            .map(|(n, s)| (n.clone(), s.block.value_type()))
+            .collect();
         ProviderService {
             provider_ty: schemas.provider.block.value_type(),
             provider,
             resources,
             list_types,
+            actions,
             schema_response,
             metadata_response,
             identity_response,
@@ -175,6 +201,32 @@ impl ProviderService {
             )
             .into()
         })
+    }
+
+    /// The config type of an action, or the error naming the ones there are.
+    fn action(&self, type_name: &str) -> Result<&Type, Diagnostics> {
+        self.actions.get(type_name).ok_or_else(|| {
+            let mut known: Vec<&str> = self.actions.keys().map(String::as_str).collect();
+            known.sort_unstable();
+            Diagnostic::error(
+                "Unknown action type",
+                format!(
+                    "This provider has no action type {type_name:?}. It has: {}.",
+                    known.join(", ")
+                ),
+            )
+            .into()
+        })
+    }
+
+    /// An action's config, decoded with its schema.
+    fn action_config(
+        &self,
+        type_name: &str,
+        config: Option<&pb::DynamicValue>,
+    ) -> Result<Value, Diagnostics> {
+        let ty = self.action(type_name)?;
+        wire::decode(config, ty).map_err(|e| wire::bad_input("action configuration", &e).into())
     }
 
     /// Identity data Terraform sent, decoded with the type's identity schema (ignored for a
@@ -350,8 +402,121 @@ macro_rules! decode_or_return {
     };
 }
 
+/// InvokeAction's answer: progress events as the action sends them, then one completed event.
+type ActionEvents = Pin<Box<dyn Stream<Item = Result<pb::invoke_action::Event, Status>> + Send>>;
+
+fn completed(diags: &Diagnostics) -> pb::invoke_action::Event {
+    pb::invoke_action::Event {
+        r#type: Some(pb::invoke_action::event::Type::Completed(
+            pb::invoke_action::event::Completed {
+                diagnostics: wire::diagnostics(diags),
+            },
+        )),
+    }
+}
+
+fn progress(message: String) -> pb::invoke_action::Event {
+    pb::invoke_action::Event {
+        r#type: Some(pb::invoke_action::event::Type::Progress(
+            pb::invoke_action::event::Progress { message },
+        )),
+    }
+}
+
 #[tonic::async_trait]
 impl pb::provider_server::Provider for ProviderService {
+    type InvokeActionStream = ActionEvents;
+
+    // Actions (protocol 6.10).
+
+    async fn validate_action_config(
+        &self,
+        request: Request<pb::validate_action_config::Request>,
+    ) -> Result<Response<pb::validate_action_config::Response>, Status> {
+        let req = request.into_inner();
+        tracing::debug!(type_name = %req.type_name, "ValidateActionConfig");
+        let diags = match self.action_config(&req.type_name, req.config.as_ref()) {
+            Ok(config) => {
+                self.provider
+                    .validate_action_config(&req.type_name, &config)
+                    .await
+            }
+            Err(d) => d,
+        };
+        Ok(Response::new(pb::validate_action_config::Response {
+            diagnostics: wire::diagnostics(&diags),
+        }))
+    }
+
+    async fn plan_action(
+        &self,
+        request: Request<pb::plan_action::Request>,
+    ) -> Result<Response<pb::plan_action::Response>, Status> {
+        let req = request.into_inner();
+        tracing::debug!(type_name = %req.action_type, "PlanAction");
+        let diags = match self.action_config(&req.action_type, req.config.as_ref()) {
+            Ok(config) => {
+                self.provider
+                    .plan_action(PlanActionRequest {
+                        type_name: req.action_type,
+                        config,
+                        capabilities: wire::capabilities(req.client_capabilities.as_ref()),
+                    })
+                    .await
+            }
+            Err(d) => d,
+        };
+        Ok(Response::new(pb::plan_action::Response {
+            diagnostics: wire::diagnostics(&diags),
+            deferred: None,
+        }))
+    }
+
+    async fn invoke_action(
+        &self,
+        request: Request<pb::invoke_action::Request>,
+    ) -> Result<Response<ActionEvents>, Status> {
+        let req = request.into_inner();
+        tracing::debug!(type_name = %req.action_type, "InvokeAction");
+        let config = match self.action_config(&req.action_type, req.config.as_ref()) {
+            Ok(c) => c,
+            Err(d) => {
+                let events = futures::stream::iter([Ok::<_, Status>(completed(&d))]);
+                return Ok(Response::new(Box::pin(events)));
+            }
+        };
+        let (progress_tx, progress_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        let provider = self.provider.clone();
+        let invoke = InvokeActionRequest {
+            type_name: req.action_type,
+            config,
+            capabilities: wire::capabilities(req.client_capabilities.as_ref()),
+        };
+        // The action runs on its own task: a client that stops listening does not cut a
+        // rollout short halfway (StopProvider does that).
+        tokio::spawn(async move {
+            let diags = provider
+                .invoke_action(invoke, ActionProgress::new(progress_tx))
+                .await;
+            let _ = done_tx.send(diags);
+        });
+        // Progress ends when the action drops its sender, i.e. when it has finished.
+        let events = tokio_stream::wrappers::UnboundedReceiverStream::new(progress_rx)
+            .map(|m| Ok::<_, Status>(progress(m)))
+            .chain(futures::stream::once(async move {
+                let diags = done_rx.await.unwrap_or_else(|_| {
+                    Diagnostic::error(
+                        "Action stopped",
+                        "The action ended without a result (the provider's task failed); this is a bug in the provider.",
+                    )
+                    .into()
+                });
+                Ok(completed(&diags))
+            }));
+        Ok(Response::new(Box::pin(events)))
+    }
+
     async fn get_metadata(
         &self,
         _: Request<pb::get_metadata::Request>,

@@ -1,6 +1,6 @@
 //! Registry-style documentation generated from the schema (`docs/index.md`,
-//! `docs/resources/application.md`, `docs/resources/cluster.md`); a test keeps the committed
-//! files up to date.
+//! `docs/resources/application.md`, `docs/resources/cluster.md`, `docs/actions/restart.md`,
+//! `docs/actions/notify.md`); a test keeps the committed files up to date.
 
 use crate::plugin::{AttrKind, Attribute, Nesting, Schema, Type};
 
@@ -122,8 +122,45 @@ pub const PROVIDER_EXAMPLE: &str = r#"provider "jke" {
       issuer     = "letsencrypt"
     }
   }
+
+  notifications = {
+    webhook_url = var.slack_webhook_url
+    events      = ["deployed", "rolled_back", "failed"]
+  }
 }
 "#;
+
+pub const RESTART_EXAMPLE: &str = r#"action "jke_restart" "web" {
+  config {
+    app = jke_application.web.id
+  }
+}
+
+# terraform apply -invoke=action.jke_restart.web
+"#;
+
+pub const NOTIFY_EXAMPLE: &str = r#"action "jke_notify" "deployed" {
+  config {
+    message = "web ${jke_application.web.image} is live in prod"
+    # webhook_url defaults to the provider's notifications.webhook_url
+  }
+}
+
+resource "jke_application" "web" {
+  name  = "web"
+  image = "nginx:1.27"
+  port  = 80
+
+  lifecycle {
+    action_trigger {
+      events  = [after_create, after_update]
+      actions = [action.jke_notify.deployed]
+    }
+  }
+}
+"#;
+
+const ACTION_NOTES: &str = "Actions need Terraform 1.14 or later (`action` blocks and `action_trigger` are new syntax); with an older Terraform or OpenTofu, leave them out: the rest of the provider works as before.\n\n";
 
 pub const APPLICATION_EXAMPLE: &str = r#"resource "jke_application" "web" {
   name  = "web"
@@ -261,6 +298,24 @@ pub fn generate() -> Vec<(&'static str, String)> {
             ));
         }
     }
+    for (name, schema) in &s.actions {
+        let (file, example) = match name.as_str() {
+            super::actions::restart::TYPE_NAME => ("docs/actions/restart.md", RESTART_EXAMPLE),
+            super::actions::notify::TYPE_NAME => ("docs/actions/notify.md", NOTIFY_EXAMPLE),
+            _ => continue,
+        };
+        files.push((
+            file,
+            page(
+                &format!("{name} Action - jke"),
+                "",
+                &format!("{name} (Action)"),
+                schema,
+                example,
+                ACTION_NOTES,
+            ),
+        ));
+    }
     files
 }
 
@@ -285,7 +340,12 @@ mod tests {
     fn every_attribute_is_described() {
         let s = super::super::schemas();
         every_attribute_has_a_description(&s.provider.block.attributes, "provider.");
-        for (n, r) in s.resources.iter().chain(&s.list_resources) {
+        for (n, r) in s
+            .resources
+            .iter()
+            .chain(&s.list_resources)
+            .chain(&s.actions)
+        {
             every_attribute_has_a_description(&r.block.attributes, &format!("{n}."));
         }
     }

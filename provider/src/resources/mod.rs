@@ -1,12 +1,15 @@
 //! Terraform calls mapped to domain calls: one [`Resource`] per resource type, found by
 //! type name in [`RESOURCES`]; the provider itself only connects and dispatches.
 
+pub mod action;
+pub mod actions;
 pub mod application;
 pub mod cluster;
 pub mod cluster_error;
 pub mod convert;
 pub mod docs;
 pub mod list_resource;
+pub mod notifications;
 pub mod objects;
 pub mod provider_config;
 pub mod render;
@@ -14,10 +17,13 @@ pub mod resource;
 
 use crate::kube::Cluster;
 use crate::plugin::{
-    ApplyRequest, ApplyResponse, ConfigureRequest, Diagnostic, Diagnostics, GenerateConfigResponse,
-    ImportRequest, ImportResponse, ListRequest, ListResult, ListSink, PlanRequest, PlanResponse,
-    Provider, ProviderSchemas, ReadRequest, ReadResponse, ValidateListRequest, Value,
+    ActionProgress, ApplyRequest, ApplyResponse, ConfigureRequest, Diagnostic, Diagnostics,
+    GenerateConfigResponse, ImportRequest, ImportResponse, InvokeActionRequest, ListRequest,
+    ListResult, ListSink, PlanActionRequest, PlanRequest, PlanResponse, Provider, ProviderSchemas,
+    ReadRequest, ReadResponse, ValidateListRequest, Value,
 };
+pub use action::{Action, Invocation};
+pub use actions::ACTIONS;
 pub use list_resource::ListResource;
 use provider_config::ProviderConfig;
 pub use resource::{Connected, Guard, Resource};
@@ -79,6 +85,10 @@ pub fn schemas() -> ProviderSchemas {
         list_resources: LIST_RESOURCES
             .iter()
             .map(|r| (r.type_name().to_string(), r.schema()))
+            .collect(),
+        actions: ACTIONS
+            .iter()
+            .map(|a| (a.type_name().to_string(), a.schema()))
             .collect(),
     }
 }
@@ -183,6 +193,21 @@ fn unknown_type(type_name: &str) -> Diagnostics {
             RESOURCES
                 .iter()
                 .map(|r| r.type_name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    )
+    .into()
+}
+
+fn unknown_action(type_name: &str) -> Diagnostics {
+    Diagnostic::error(
+        "Unknown action type",
+        format!(
+            "this provider has no action {type_name:?}; it has {}",
+            ACTIONS
+                .iter()
+                .map(|a| a.type_name())
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
@@ -357,6 +382,48 @@ impl Provider for JkeProvider {
             },
         }
     }
+
+    // Actions: checked at validate and plan without a cluster; invoke connects as the
+    // action asks (jke_restart behind the environment guard, jke_notify not at all).
+
+    async fn validate_action_config(&self, type_name: &str, config: &Value) -> Diagnostics {
+        match actions::find(type_name) {
+            Some(a) => a.validate(config, &self.config()),
+            None => unknown_action(type_name),
+        }
+    }
+
+    async fn plan_action(&self, req: PlanActionRequest) -> Diagnostics {
+        match actions::find(&req.type_name) {
+            Some(a) => a.plan(&req.config, &self.config()),
+            None => unknown_action(&req.type_name),
+        }
+    }
+
+    async fn invoke_action(
+        &self,
+        req: InvokeActionRequest,
+        progress: ActionProgress,
+    ) -> Diagnostics {
+        let Some(a) = actions::find(&req.type_name) else {
+            return unknown_action(&req.type_name);
+        };
+        let provider = self.config();
+        let cluster = match a.guard() {
+            Some(guard) => match self.connected(guard).await {
+                Ok(cx) => Some(cx),
+                Err(d) => return d.into(),
+            },
+            None => None,
+        };
+        let run = Invocation {
+            cluster,
+            provider: &provider,
+            progress,
+            stop: self.stop_tx.subscribe(),
+        };
+        a.invoke(run, &req.config).await
+    }
 }
 
 #[cfg(test)]
@@ -384,6 +451,21 @@ mod tests {
         for r in RESOURCES {
             let own = r.guard() == Guard::OwnMarker;
             assert_eq!(own, r.type_name() == "jke_cluster", "{}", r.type_name());
+        }
+    }
+
+    #[test]
+    fn every_action_is_served_once_and_only_jke_notify_skips_the_cluster() {
+        let names: Vec<&str> = ACTIONS.iter().map(|a| a.type_name()).collect();
+        assert_eq!(names, ["jke_restart", "jke_notify"]);
+        assert_eq!(schemas().actions.len(), ACTIONS.len());
+        for a in ACTIONS {
+            let guard = a.guard();
+            if a.type_name() == "jke_notify" {
+                assert_eq!(guard, None);
+            } else {
+                assert_eq!(guard, Some(Guard::Environment), "{}", a.type_name());
+            }
         }
     }
 }

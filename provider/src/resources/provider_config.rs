@@ -2,6 +2,7 @@
 
 use super::application::schema::{Mode, settings};
 use super::convert;
+use super::notifications::{self, Notifications};
 use crate::app::application::spec::Input;
 use crate::app::cluster::bundle::{MARKER_KEY, MARKER_NAME, MARKER_NAMESPACE};
 use crate::app::foreign_fields::{IgnoreRule, Policy};
@@ -64,6 +65,7 @@ pub fn schema() -> Schema {
                     "Organisation-wide defaults for every `jke_application`; a value set on the resource wins.",
                 )
                 .optional(),
+                notifications::attribute(),
             ],
         },
     }
@@ -110,6 +112,8 @@ pub struct ProviderConfig {
     pub require_environment: bool,
     /// `defaults.drift.ignore`: other managers' changes that are not drift.
     pub drift_ignore: Vec<IgnoreRule>,
+    /// Deploy notifications (`notifications`), when set and known.
+    pub notifications: Option<Notifications>,
 }
 
 impl ProviderConfig {
@@ -145,6 +149,7 @@ impl Default for ProviderConfig {
             defaults_unknown: false,
             require_environment: false,
             drift_ignore: Vec::new(),
+            notifications: None,
         }
     }
 }
@@ -294,6 +299,7 @@ pub fn decode(config: &Value) -> (ProviderConfig, Diagnostics) {
             ),
         }
     }
+    out.notifications = notifications::decode(config, &mut diags);
     (out, diags)
 }
 

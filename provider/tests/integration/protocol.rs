@@ -1,7 +1,7 @@
 //! The tfplugin6 RPCs end to end over the real transport (unix socket + AutoMTLS), with
 //! msgpack values as Terraform sends them, against a test provider.
 
-use crate::fake_provider::{FakeProvider, RESOURCE};
+use crate::fake_provider::{ACTION, FakeProvider, RESOURCE};
 use crate::plugin_client::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -714,7 +714,7 @@ async fn list_streams_results_up_to_the_limit_and_generated_config_is_config_onl
         .into_inner();
     assert!(schema.list_resource_schemas.contains_key(RESOURCE));
     assert!(schema.server_capabilities.unwrap().generate_resource_config);
-    let list_ty = fake_provider::list_schema().block.value_type();
+    let list_ty = crate::fake_provider::list_schema().block.value_type();
     let config = |n: i64| {
         Some(pb::DynamicValue {
             msgpack: encode_msgpack(&obj(&[("count", Value::int(n))]), &list_ty).unwrap(),
@@ -775,4 +775,105 @@ async fn list_streams_results_up_to_the_limit_and_generated_config_is_config_onl
     assert_eq!(config.get("id"), Some(&Value::Null));
     assert_eq!(config.get("name"), Some(&Value::string("obj-0")));
     assert_eq!(config.get("namespace"), Some(&Value::string("apps")));
+}
+
+#[tokio::test]
+async fn actions_are_advertised_validated_planned_and_stream_progress() {
+    let mut h = Harness::start("actions").await;
+    let schema = h
+        .client
+        .get_provider_schema(pb::get_provider_schema::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    let action = schema.action_schemas[ACTION].schema.as_ref().unwrap();
+    assert_eq!(action.block.as_ref().unwrap().attributes[0].name, "steps");
+    assert!(
+        !schema.resource_schemas.contains_key(ACTION),
+        "actions are only in their own (optional) field"
+    );
+    let meta = h
+        .client
+        .get_metadata(pb::get_metadata::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(meta.actions[0].type_name, ACTION);
+
+    let ty = crate::fake_provider::action_schema().block.value_type();
+    let dv = |v: Value| {
+        Some(pb::DynamicValue {
+            msgpack: encode_msgpack(&obj(&[("steps", v)]), &ty).unwrap(),
+            json: vec![],
+        })
+    };
+    let bad = h
+        .client
+        .validate_action_config(pb::validate_action_config::Request {
+            type_name: ACTION.into(),
+            config: dv(Value::int(-1)),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(bad.diagnostics.len(), 1);
+    assert_eq!(path_steps(&bad.diagnostics[0].attribute), ["attr:steps"]);
+
+    let planned = h
+        .client
+        .plan_action(pb::plan_action::Request {
+            action_type: ACTION.into(),
+            config: dv(Value::Unknown),
+            client_capabilities: caps(true),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(planned.diagnostics[0].summary, "Unknown steps");
+
+    let mut events = h
+        .client
+        .invoke_action(pb::invoke_action::Request {
+            action_type: ACTION.into(),
+            config: dv(Value::int(3)),
+            client_capabilities: caps(true),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut got = Vec::new();
+    while let Some(e) = events.message().await.unwrap() {
+        got.push(match e.r#type.unwrap() {
+            pb::invoke_action::event::Type::Progress(p) => p.message,
+            pb::invoke_action::event::Type::Completed(c) => {
+                format!("completed: {}", c.diagnostics[0].detail)
+            }
+        });
+    }
+    assert_eq!(
+        got,
+        ["1/3 steps", "2/3 steps", "3/3 steps", "completed: 3 steps"]
+    );
+
+    let unknown = h
+        .client
+        .invoke_action(pb::invoke_action::Request {
+            action_type: "jke_nothing".into(),
+            config: dv(Value::int(1)),
+            client_capabilities: None,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .message()
+        .await
+        .unwrap()
+        .unwrap();
+    let Some(pb::invoke_action::event::Type::Completed(c)) = unknown.r#type else {
+        panic!("an unknown action completes at once");
+    };
+    assert!(
+        c.diagnostics[0].detail.contains(ACTION),
+        "names the actions there are"
+    );
 }

@@ -60,6 +60,16 @@ impl ProviderSide {
             create_namespace: spec.create_namespace,
         }
     }
+    /// How long a restart waits for the app's pods: its own rollout timeout as recorded on
+    /// its Deployment (`annotations`), else the built-in default.
+    pub fn rollout_timeout(annotations: Option<&BTreeMap<String, String>>) -> std::time::Duration {
+        annotations
+            .and_then(|a| a.get(SETTINGS))
+            .and_then(|s| serde_json::from_str::<ProviderSide>(s).ok())
+            .and_then(|p| crate::app::formats::parse_duration(&p.rollout_timeout))
+            .or_else(|| crate::app::formats::parse_duration(super::spec::defaults::ROLLOUT_TIMEOUT))
+            .unwrap_or(std::time::Duration::from_secs(300))
+    }
     pub fn restore(&self, spec: &mut Spec) {
         spec.rollout.wait = self.rollout_wait;
         spec.rollout.timeout.clone_from(&self.rollout_timeout);
@@ -723,6 +733,17 @@ fn ingress(spec: &Spec) -> Option<Ingress> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn restarts_wait_as_long_as_the_apps_rollout_timeout() {
+        let a = BTreeMap::from([(
+            SETTINGS.to_string(),
+            r#"{"rollout_wait":true,"rollout_timeout":"90s","rollback_on_failure":true,"secret_env_version":null,"create_namespace":false}"#.to_string(),
+        )]);
+        let secs = |d: std::time::Duration| d.as_secs();
+        assert_eq!(secs(ProviderSide::rollout_timeout(Some(&a))), 90);
+        assert_eq!(secs(ProviderSide::rollout_timeout(None)), 300);
+    }
     use crate::app::application::spec::{
         Input, NetworkPolicyInput, Peer, SecurityInput, ServiceInput,
     };

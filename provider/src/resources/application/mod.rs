@@ -7,6 +7,7 @@ pub mod schema;
 
 use super::cluster_error::diagnostic as kube_diag;
 use super::convert;
+use super::notifications;
 use super::objects::{object_ref, object_refs, resource_types};
 use super::provider_config::ProviderConfig;
 use super::resource::{Connected, Resource};
@@ -17,6 +18,7 @@ use crate::app::application::spec::{Input, Spec, StringMap};
 use crate::app::application::validate;
 use crate::app::foreign_fields::{self, Policy};
 use crate::app::formats::parse_duration;
+use crate::app::notification::{Deploy, Event, changed_settings};
 use crate::app::object::{Kind, Manifest};
 use crate::app::report::Seg;
 use crate::kube::{Cluster, KubeError, ObjectRef, Propagation};
@@ -26,7 +28,7 @@ use crate::plugin::{
     Value,
 };
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 pub const TYPE_NAME: &str = "jke_application";
@@ -67,7 +69,21 @@ impl Resource for Application {
         req: &ApplyRequest,
         stop: watch::Receiver<bool>,
     ) -> ApplyResponse {
-        apply(cx.cluster, req, &cx.config.drift_policy(), stop).await
+        let started = Instant::now();
+        let (mut resp, outcome) = apply(cx.cluster, req, &cx.config.drift_policy(), stop).await;
+        if let Some(deploy) = outcome.and_then(|o| {
+            deploy_of(
+                req,
+                o,
+                started.elapsed(),
+                cx.config.cluster.environment.clone(),
+            )
+        }) && let Some(warning) =
+            notifications::after_apply(cx.config.notifications.as_ref(), &deploy).await
+        {
+            resp.diagnostics.push(warning);
+        }
+        resp
     }
     fn import_target(&self, req: &ImportRequest) -> Result<(), Diagnostic> {
         import_target(req).map(|_| ())
@@ -88,6 +104,65 @@ impl Resource for Application {
     ) -> Result<Value, Diagnostics> {
         generate::generate(state, &provider.defaults)
     }
+}
+
+/// What an apply did to the app, for its notification.
+pub struct Outcome {
+    pub event: Event,
+    /// Why it failed or was rolled back.
+    pub reason: Option<String>,
+}
+
+impl Outcome {
+    fn ok(event: Event) -> Option<Self> {
+        Some(Outcome {
+            event,
+            reason: None,
+        })
+    }
+    fn because(event: Event, reason: String) -> Option<Self> {
+        Some(Outcome {
+            event,
+            reason: Some(reason),
+        })
+    }
+}
+
+/// The notification's facts: the app before (prior state) and after (planned state).
+fn deploy_of(
+    req: &ApplyRequest,
+    outcome: Outcome,
+    duration: Duration,
+    environment: Option<String>,
+) -> Option<Deploy> {
+    let spec_of = |v: &Value| {
+        if v.is_null() {
+            None
+        } else {
+            plan::decode_state(v).ok().map(|(s, _)| s)
+        }
+    };
+    let old = spec_of(&req.prior_state);
+    let new = spec_of(&req.planned_state);
+    let either = new.as_ref().or(old.as_ref())?;
+    let changed = match (&old, &new) {
+        (Some(o), Some(n)) => changed_settings(
+            &serde_json::to_value(o).unwrap_or_default(),
+            &serde_json::to_value(n).unwrap_or_default(),
+        ),
+        _ => Vec::new(),
+    };
+    Some(Deploy {
+        environment,
+        app: either.name.clone(),
+        namespace: either.namespace.clone(),
+        event: outcome.event,
+        old_image: old.as_ref().map(|s| s.image.clone()),
+        new_image: new.as_ref().map(|s| s.image.clone()),
+        changed,
+        duration,
+        reason: outcome.reason,
+    })
 }
 
 /// The kinds an app may own in its namespace (the namespace itself is shared); built once.
@@ -516,22 +591,31 @@ fn with_owner(state: &Value, owner: &str) -> Value {
     state
 }
 
+/// Create, update or destroy, and what it did (none when the request itself was unusable).
 pub async fn apply(
     cluster: &Cluster,
     req: &ApplyRequest,
     policy: &Policy<'_>,
     mut stop: watch::Receiver<bool>,
-) -> ApplyResponse {
+) -> (ApplyResponse, Option<Outcome>) {
     if req.planned_state.is_null() {
-        return destroy(cluster, &req.prior_state).await;
+        let resp = destroy(cluster, &req.prior_state).await;
+        let outcome = match resp.diagnostics.0.first() {
+            Some(d) if resp.diagnostics.has_errors() => {
+                Outcome::because(Event::Failed, d.detail.clone())
+            }
+            _ => Outcome::ok(Event::Destroyed),
+        };
+        return (resp, outcome);
     }
     let (mut spec, _) = match plan::decode_state(&req.planned_state) {
         Ok(x) => x,
         Err(d) => {
-            return ApplyResponse {
+            let resp = ApplyResponse {
                 diagnostics: d,
                 ..ApplyResponse::default()
             };
+            return (resp, None);
         }
     };
     spec.secret_env_wo = write_only(&req.config);
@@ -555,8 +639,16 @@ pub async fn apply(
     };
     match foreign_objects(cluster, &spec, &manifests, &owner, adopting).await {
         Ok(f) if f.is_empty() => {}
-        Ok(f) => return unchanged(foreign_diagnostic(&spec, &f, prior.is_none()).into()),
-        Err(e) => return unchanged(kube_diag(&e, &format!("Applying {}", spec.id())).into()),
+        Ok(f) => {
+            let d = foreign_diagnostic(&spec, &f, prior.is_none());
+            let why = d.detail.clone();
+            return (unchanged(d.into()), Outcome::because(Event::Failed, why));
+        }
+        Err(e) => {
+            let d = kube_diag(&e, &format!("Applying {}", spec.id()));
+            let why = d.detail.clone();
+            return (unchanged(d.into()), Outcome::because(Event::Failed, why));
+        }
     }
     owner::mark(&mut manifests, &owner);
     let state_manifests = manifests.clone();
@@ -585,11 +677,12 @@ pub async fn apply(
     let new_state = plan::encode_state(&spec, &state_manifests, &BTreeMap::new(), Some(&owner));
     let (stage, err) = match result {
         Ok(()) => {
-            return ApplyResponse {
+            let resp = ApplyResponse {
                 new_state,
                 new_identity: Some(identity(&spec)),
                 ..ApplyResponse::default()
             };
+            return (resp, Outcome::ok(Event::Deployed));
         }
         Err(x) => x,
     };
@@ -611,11 +704,20 @@ pub async fn apply(
                 &mut stop,
             )
             .await;
-            let outcome = match rolled_back {
-                Ok(()) => "rolled back to the previous version, which is running again".to_string(),
-                Err((_, e2)) => format!("rolling back to the previous version also failed: {e2}"),
+            let (outcome, happened) = match rolled_back {
+                Ok(()) => (
+                    "rolled back to the previous version, which is running again".to_string(),
+                    Outcome::because(Event::RolledBack, err.to_string()),
+                ),
+                Err((_, e2)) => (
+                    format!("rolling back to the previous version also failed: {e2}"),
+                    Outcome::because(
+                        Event::Failed,
+                        format!("{err}; rolling back also failed: {e2}"),
+                    ),
+                ),
             };
-            ApplyResponse {
+            let resp = ApplyResponse {
                 // State stays at the prior spec, so the next plan proposes the change again.
                 new_state: with_owner(&req.prior_state, &owner),
                 new_identity: Some(identity(&prior_spec)),
@@ -625,7 +727,8 @@ pub async fn apply(
                 )
                 .into(),
                 ..ApplyResponse::default()
-            }
+            };
+            (resp, happened)
         }
         _ => {
             let left = if rollout_failed {
@@ -650,7 +753,7 @@ pub async fn apply(
                 // create that failed returns it too, so Terraform taints the app.
                 _ => new_state,
             };
-            ApplyResponse {
+            let resp = ApplyResponse {
                 new_state,
                 new_identity: Some(identity(&spec)),
                 diagnostics: Diagnostic::error(
@@ -659,7 +762,8 @@ pub async fn apply(
                 )
                 .into(),
                 ..ApplyResponse::default()
-            }
+            };
+            (resp, Outcome::because(Event::Failed, err.to_string()))
         }
     }
 }

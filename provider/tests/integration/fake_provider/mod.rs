@@ -9,6 +9,26 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use terraform_provider_jke::plugin::*;
 
 pub const RESOURCE: &str = "jke_test";
+/// An action that reports `steps` progress messages, then ends with a warning.
+pub const ACTION: &str = "jke_test_steps";
+
+pub fn action_schema() -> Schema {
+    Schema {
+        version: 0,
+        block: Block {
+            description: "A test action.".into(),
+            attributes: vec![Attribute::typed("steps", Type::Number, "How many.").required()],
+            deprecated: false,
+        },
+    }
+}
+
+fn steps(config: &Value) -> Option<i64> {
+    match config.get("steps")?.as_number()? {
+        Number::Int(i) => Some(i),
+        Number::Float(f) => Some(f as i64),
+    }
+}
 
 pub struct FakeProvider {
     schemas: ProviderSchemas,
@@ -122,6 +142,7 @@ impl FakeProvider {
                 resources: vec![(RESOURCE.into(), resource_schema())],
                 identities: vec![(RESOURCE.into(), identity_schema())],
                 list_resources: vec![(RESOURCE.into(), list_schema())],
+                actions: vec![(ACTION.into(), action_schema())],
             },
             plans: Mutex::new(Vec::new()),
             configured: Mutex::new(None),
@@ -362,5 +383,38 @@ impl Provider for FakeProvider {
 
     async fn stop(&self) {
         self.stopped.store(true, Ordering::SeqCst);
+    }
+
+    async fn validate_action_config(&self, _type_name: &str, config: &Value) -> Diagnostics {
+        let mut d = Diagnostics::new();
+        if steps(config).is_some_and(|n| n < 0) {
+            d.error_at(
+                AttrPath::attr("steps"),
+                "Invalid steps",
+                "steps must be >= 0",
+            );
+        }
+        d
+    }
+
+    async fn plan_action(&self, req: PlanActionRequest) -> Diagnostics {
+        let mut d = Diagnostics::new();
+        if req.config.get("steps").is_some_and(Value::is_unknown) {
+            d.push(Diagnostic::warning("Unknown steps", "known at invoke"));
+        }
+        d
+    }
+
+    async fn invoke_action(
+        &self,
+        req: InvokeActionRequest,
+        progress: ActionProgress,
+    ) -> Diagnostics {
+        let n = steps(&req.config).unwrap_or(0);
+        for i in 1..=n {
+            progress.send(format!("{i}/{n} steps"));
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        Diagnostic::warning("Done", format!("{n} steps")).into()
     }
 }
