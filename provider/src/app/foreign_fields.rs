@@ -52,6 +52,9 @@ fn system_field(path: &[Step]) -> bool {
                 .iter()
                 .any(|x| key.starts_with(x))
         }
+        // The map itself (its `.` in managedFields, owned by whoever added its first key,
+        // e.g. a restart stamping an app without pod annotations): each key is judged alone.
+        [m, a] if f(m, "metadata") && (f(a, "annotations") || f(a, "labels")) => true,
         _ => false,
     };
     match path {
@@ -379,7 +382,7 @@ mod tests {
                  "k:{\"name\":\"web\"}": {"f:securityContext": {"f:privileged": {}},
                      "f:env": {"k:{\"name\":\"DEBUG\"}": {".": {}, "f:name": {}, "f:value": {}}}}}}}}}},
             {"manager": "kubectl-rollout", "operation": "Update", "apiVersion": "apps/v1", "fieldsType": "FieldsV1",
-             "fieldsV1": {"f:spec": {"f:template": {"f:metadata": {"f:annotations": {"f:kubectl.kubernetes.io/restartedAt": {}}}}}}},
+             "fieldsV1": {"f:spec": {"f:template": {"f:metadata": {"f:annotations": {".": {}, "f:kubectl.kubernetes.io/restartedAt": {}}}}}}},
             {"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "apps/v1", "subresource": "status",
              "fieldsType": "FieldsV1", "fieldsV1": {"f:status": {"f:replicas": {}}}},
             {"manager": "hpa", "operation": "Update", "apiVersion": "apps/v1", "subresource": "scale",
