@@ -15,7 +15,8 @@
 
 use super::CliError;
 use crate::kube::settings::{
-    ClusterSettings, Connection, EksSettings, FieldManager, KubernetesSettings,
+    ClusterSettings, Connection, DEFAULT_MAX_REQUESTS, EksSettings, FieldManager,
+    KubernetesSettings,
 };
 use crate::resources::provider_config::environment_marker;
 use serde::Deserialize;
@@ -86,6 +87,7 @@ impl Environment {
             // The marker jke_cluster writes and the provider's guard reads.
             marker: environment_marker(),
             field_manager: FieldManager::default(),
+            max_requests: DEFAULT_MAX_REQUESTS,
         }
     }
 

@@ -2,6 +2,7 @@
 //! environment guard that runs before anything is read or written.
 
 use super::error::KubeError;
+use super::pool::PoolLayer;
 use super::settings::{ClusterSettings, Connection, KubernetesSettings, Marker};
 use base64::Engine;
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -106,9 +107,12 @@ impl Cluster {
             Connection::Kubernetes(k) => {
                 let config = config_for(k).await?;
                 let host = config.cluster_url.to_string();
-                let client = Client::try_from(config).map_err(|e| {
-                    KubeError::Settings(format!("cannot build a client for {host}: {e}"))
-                })?;
+                let client = kube::client::ClientBuilder::try_from(config)
+                    .map_err(|e| {
+                        KubeError::Settings(format!("cannot build a client for {host}: {e}"))
+                    })?
+                    .with_layer(&PoolLayer::new(settings.max_requests))
+                    .build();
                 (client, host, None)
             }
             Connection::Eks(e) => {
@@ -121,7 +125,7 @@ impl Cluster {
                 {
                     return Err(wrong_eks_environment(want, tag, &conn.cluster.endpoint));
                 }
-                let client = super::eks::kube_client(&conn)
+                let client = super::eks::kube_client(&conn, settings.max_requests.max(1))
                     .map_err(|err| KubeError::Settings(err.to_string()))?;
                 (
                     client,

@@ -11,6 +11,7 @@ pub mod error;
 pub mod exec;
 pub mod object;
 pub mod pods;
+pub mod pool;
 pub mod read;
 pub mod restart;
 pub mod rollout;

@@ -63,4 +63,12 @@ pub struct ClusterSettings {
     pub environment: Option<String>,
     pub marker: Marker,
     pub field_manager: FieldManager,
+    /// At most this many requests to the API server at once, from every call this process
+    /// makes (reads, writes, deletes and the start of watches fan out through one pool).
+    pub max_requests: usize,
 }
+
+/// The request pool's size when the configuration names none: enough for Terraform's
+/// parallelism of 10 and a destroy's concurrent deletes, far below what an API server's
+/// default in-flight limits (400 reads, 200 writes) would start refusing.
+pub const DEFAULT_MAX_REQUESTS: usize = 16;

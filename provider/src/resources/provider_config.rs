@@ -7,7 +7,8 @@ use crate::app::application::spec::Input;
 use crate::app::cluster::bundle::{MARKER_KEY, MARKER_NAME, MARKER_NAMESPACE};
 use crate::app::foreign_fields::{IgnoreRule, Policy};
 use crate::kube::settings::{
-    ClusterSettings, Connection, EksSettings, FieldManager, KubernetesSettings, Marker,
+    ClusterSettings, Connection, DEFAULT_MAX_REQUESTS, EksSettings, FieldManager,
+    KubernetesSettings, Marker,
 };
 use crate::plugin::{AttrPath, Attribute, Block, Diagnostics, Nesting, Schema, Type, Value};
 
@@ -47,6 +48,7 @@ pub fn schema() -> Schema {
                 )
                 .optional(),
                 s("environment", "Environment this configuration is for (e.g. `prod`). When set, every read and write first checks that the cluster says the same (ConfigMap `kube-system/jke-environment`, key `name`, or the EKS tag `jke/environment`) and fails before touching anything if not. The exception: a `jke_cluster` with the same environment marks a cluster that has no marker yet. When not set, every plan or apply that reaches the cluster warns (naming the cluster's marker, if it has one)."),
+                Attribute::typed("max_concurrent_requests", Type::Number, "At most this many requests to the API server at once, shared by every app and call of one Terraform run (reads, writes, deletes, the start of watches). Default 16; 1 to 256.").optional(),
                 Attribute::typed("require_environment", Type::Bool, "Make a missing `environment` an error instead of a warning. Recommended for every platform configuration: a provider block without `environment` can then never act on a cluster it was not meant for. Default false.").optional(),
                 Attribute::nested(
                     "field_manager",
@@ -143,6 +145,7 @@ impl Default for ProviderConfig {
                 environment: None,
                 marker: environment_marker(),
                 field_manager: FieldManager::default(),
+                max_requests: DEFAULT_MAX_REQUESTS,
             },
             defaults: Input::default(),
             connection_unknown: false,
@@ -242,6 +245,20 @@ pub fn decode(config: &Value) -> (ProviderConfig, Diagnostics) {
         });
     }
     out.cluster.environment = str_at(config, "environment");
+    match config.get("max_concurrent_requests") {
+        None | Some(Value::Null | Value::Unknown) => {}
+        Some(v) => match v.as_number().and_then(|n| n.as_i64()) {
+            Some(n @ 1..=256) => out.cluster.max_requests = n as usize,
+            _ => diags.error_at(
+                AttrPath::attr("max_concurrent_requests"),
+                "Invalid max_concurrent_requests",
+                format!(
+                    "max_concurrent_requests = {} must be a whole number from 1 to 256 (default {DEFAULT_MAX_REQUESTS})",
+                    v.as_number().map(|n| n.as_f64().to_string()).unwrap_or_else(|| "?".into())
+                ),
+            ),
+        },
+    }
     out.require_environment = config
         .get("require_environment")
         .and_then(Value::as_bool)
@@ -394,6 +411,21 @@ mod tests {
             e.len() == 1 && e[0].starts_with("kubernetes.config_context"),
             "{e:?}"
         );
+    }
+
+    #[test]
+    fn max_concurrent_requests_sizes_the_pool_and_names_itself_when_out_of_range() {
+        let (c, _) = decode(&obj(&[]));
+        assert_eq!(c.cluster.max_requests, DEFAULT_MAX_REQUESTS);
+        let (c, d) = decode(&obj(&[("max_concurrent_requests", Value::int(4))]));
+        assert_eq!((c.cluster.max_requests, d.has_errors()), (4, false));
+        for bad in [0, 257, -1] {
+            let e = errors(&obj(&[("max_concurrent_requests", Value::int(bad))]));
+            assert!(
+                e.len() == 1 && e[0].contains("from 1 to 256"),
+                "{bad}: {e:?}"
+            );
+        }
     }
 
     #[test]

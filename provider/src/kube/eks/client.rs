@@ -61,15 +61,17 @@ pub fn kube_config(conn: &EksConnection) -> Result<::kube::Config, EksError> {
 /// A `kube::Client` for the connection: [`kube_config`] plus [`EksAuthLayer`].
 ///
 /// Must be called inside a tokio runtime (the client spawns its request buffer).
-pub fn kube_client(conn: &EksConnection) -> Result<::kube::Client, EksError> {
-    kube_client_with(kube_config(conn)?, &conn.tokens)
+pub fn kube_client(conn: &EksConnection, max_requests: usize) -> Result<::kube::Client, EksError> {
+    kube_client_with(kube_config(conn)?, &conn.tokens, max_requests)
 }
 
 /// A `kube::Client` from any `config` (normally [`kube_config`], maybe adjusted) that sends
-/// tokens from `tokens`. Keeps kube's own stack (TLS, timeouts, retries, tracing).
+/// tokens from `tokens`, at most `max_requests` at once. Keeps kube's own stack (TLS,
+/// timeouts, retries, tracing).
 pub fn kube_client_with(
     config: ::kube::Config,
     tokens: &TokenSource,
+    max_requests: usize,
 ) -> Result<::kube::Client, EksError> {
     let builder =
         ::kube::client::ClientBuilder::try_from(config).map_err(|err| EksError::Client {
@@ -78,6 +80,7 @@ pub fn kube_client_with(
         })?;
     Ok(builder
         .with_layer(&EksAuthLayer::new(tokens.clone()))
+        .with_layer(&crate::kube::pool::PoolLayer::new(max_requests))
         .build())
 }
 
@@ -274,7 +277,7 @@ mod tests {
     #[tokio::test]
     async fn kube_client_builds_inside_a_runtime() {
         let conn = connection("https://x.eks.amazonaws.com", ca_pem().0);
-        kube_client(&conn).expect("client");
+        kube_client(&conn, 4).expect("client");
     }
 
     type Seen = Arc<Mutex<Vec<Option<String>>>>;
@@ -421,7 +424,7 @@ mod tests {
 
         let source = tokens();
         let config = ::kube::Config::new(format!("http://{addr}").parse().expect("url"));
-        let client = kube_client_with(config, &source).expect("client");
+        let client = kube_client_with(config, &source, 4).expect("client");
         let version = client.apiserver_version().await.expect("version");
         assert_eq!(version.git_version, "v1.33.0");
 
