@@ -136,7 +136,7 @@ mod tests {
 
     #[test]
     fn only_watch_requests_are_watches() {
-        let r = |uri: &str| Request::get(uri).body(()).map_or(false, |r| is_watch(&r));
+        let r = |uri: &str| Request::get(uri).body(()).is_ok_and(|r| is_watch(&r));
         assert!(r("/api/v1/namespaces/a/pods?watch=true&resourceVersion=1"));
         assert!(r("/apis/apps/v1/deployments?fieldSelector=x&watch=1"));
         assert!(!r("/apis/apps/v1/namespaces/a/deployments/web"));
