@@ -9,6 +9,7 @@ import json
 import os
 import re
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,3 +158,16 @@ def provider_block(kubeconfig: Path | None = None, context: str | None = None, e
         f'terraform {{\n  required_providers {{\n    jke = {{ source = "jke/jke"{pin} }}\n  }}\n}}\n\n'
         f'provider "jke" {{\n{conn}{extra}}}\n'
     )
+
+
+def wait_until(fn, what: str, timeout: float = 60.0, interval: float = 1.0):
+    """Poll `fn` until it returns something truthy (which is returned); after `timeout`
+    seconds fail naming `what` and the last value."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")

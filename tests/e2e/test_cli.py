@@ -27,6 +27,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+import harness
 from harness import PROVIDER_DIR, ROOT, Terraform, hcl, provider_block
 
 JKE_BIN = Path(os.environ.get("JKE_CLI_BIN", PROVIDER_DIR / "jke"))
@@ -84,14 +85,7 @@ def show(p: subprocess.CompletedProcess) -> str:
 
 
 def wait_until(fn, what: str, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+    return harness.wait_until(fn, what, timeout, 0.5)
 
 
 def set_marker(cluster, name: str | None):

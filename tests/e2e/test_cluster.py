@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import re
 import subprocess
-import time
 
 import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+import harness
 from harness import client as tf_client, hcl, provider_block
 
 # The subset tests/run also runs with the second clients (Terraform 1.11, OpenTofu).
@@ -35,14 +35,7 @@ def write(tf, text: str):
 
 
 def wait_until(fn, what: str, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(1)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+    return harness.wait_until(fn, what, timeout)
 
 
 @clients

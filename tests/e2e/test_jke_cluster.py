@@ -21,6 +21,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+import harness
 from harness import ROOT, Terraform, hcl, provider_block
 
 CRD_NAME = "clusterissuers.cert-manager.io"
@@ -62,14 +63,7 @@ def crd_manifest() -> dict:
 
 
 def wait_until(fn, what: str, timeout: float = 120.0):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+    return harness.wait_until(fn, what, timeout, 0.5)
 
 
 def issuer_type_served(cluster) -> bool:

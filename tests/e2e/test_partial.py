@@ -10,8 +10,8 @@ test_rbac.py) is how the API server refuses one object of the bundle."""
 from __future__ import annotations
 
 import subprocess
-import time
 
+import harness
 from harness import TF_BIN
 from test_rbac import role_rules, service_account_token, token_config
 
@@ -38,14 +38,7 @@ def one_line(text: str) -> str:
 
 
 def wait_until(fn, what: str, timeout: float = 120.0):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(1)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+    return harness.wait_until(fn, what, timeout)
 
 
 def state_json(tf) -> dict:
