@@ -548,10 +548,11 @@ fn ingress_from(ing: &K8sIngress, hosts: Vec<String>) -> Ingress {
 
 /// Compare what `spec` renders with the live objects: the fields the provider sets, by
 /// value, and the fields other managers added (from each object's managed fields), leaving
-/// out what `policy` ignores.
+/// out what `policy` ignores. A namespace is shared by many apps: its existence is not this
+/// app's drift, so a rendered Namespace is skipped.
 pub fn drift(expected: &[Manifest], live: &Live, policy: &Policy) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    for m in expected {
+    for m in expected.iter().filter(|m| m.kind != Kind::Namespace) {
         let Some(l) = live.objects.get(&m.kind) else {
             out.insert(m.key(), "deleted".to_string());
             continue;
@@ -609,13 +610,7 @@ pub fn observe(prior: &Spec, live: &Live, policy: &Policy) -> Observed {
     let mut spec = prior.clone();
     take_back(&mut spec, live, Depth::Attributes);
     let objects = bundle::render(&spec);
-    // A namespace is shared by many apps: its existence is not this app's drift.
-    let expected: Vec<Manifest> = objects
-        .iter()
-        .filter(|m| m.kind != Kind::Namespace)
-        .cloned()
-        .collect();
-    let drift = drift(&expected, live, policy);
+    let drift = drift(&objects, live, policy);
     Observed::Present {
         spec: Box::new(spec),
         objects,

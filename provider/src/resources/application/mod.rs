@@ -1010,12 +1010,7 @@ pub async fn import_app(
     let objects = bundle::render(&spec);
     // Drift at import already: it shows what JKE would change on a Deployment it did not
     // make (and marks it as such for the generated configuration).
-    let expected: Vec<Manifest> = objects
-        .iter()
-        .filter(|m| m.kind != Kind::Namespace)
-        .cloned()
-        .collect();
-    let drift = observe::drift(&expected, &live, policy);
+    let drift = observe::drift(&objects, &live, policy);
     // Import adopts: the app keeps the mark its Deployment carries (shared with the
     // configuration that made it), or gets a new one on its next apply.
     let owner = live
