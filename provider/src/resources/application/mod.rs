@@ -386,13 +386,15 @@ fn new_owner_id() -> String {
 /// The objects of the app this apply may not write, read before anything is written: any
 /// object of `manifests` with another owner's mark (or, unless `adopt_unmarked`, without
 /// one), and a ServiceAccount the app uses without creating it that is another app's.
+/// Also returns what was read of `manifests` (the namespace left out, in their order), so
+/// an update takes over foreign fields without reading every object again.
 async fn foreign_objects(
     cluster: &Cluster,
     spec: &Spec,
     manifests: &[Manifest],
     owner: &str,
     adopt_unmarked: bool,
-) -> Result<Vec<Foreign>, KubeError> {
+) -> Result<(Vec<Foreign>, Vec<Option<serde_json::Value>>), KubeError> {
     let mut refs: Vec<ObjectRef> = manifests
         .iter()
         .filter(|m| m.kind != Kind::Namespace)
@@ -406,8 +408,9 @@ async fn foreign_objects(
             &serde_json::Value::Null,
         ))
     });
+    let own = refs.len();
     refs.extend(used_account.clone());
-    let live = cluster.get_all(&refs).await?;
+    let mut live = cluster.get_all(&refs).await?;
     let deployment = refs
         .iter()
         .zip(&live)
@@ -438,7 +441,8 @@ async fn foreign_objects(
             out.push(f);
         }
     }
-    Ok(out)
+    live.truncate(own);
+    Ok((out, live))
 }
 
 /// The refusal for objects this app may not write; nothing was written.
@@ -495,10 +499,12 @@ enum Stage {
 
 /// Hand the fields other managers added to the objects (and `policy` does not leave alone)
 /// to the provider's own field manager, so that applying `manifests` removes them: server-side
-/// apply never removes a field another manager still owns.
+/// apply never removes a field another manager still owns. `read` is the objects as just
+/// read (namespace left out, in order); without it they are read now.
 async fn take_over_foreign_fields(
     cluster: &Cluster,
     manifests: &[Manifest],
+    read: Option<Vec<Option<serde_json::Value>>>,
     policy: &Policy<'_>,
 ) -> Result<(), KubeError> {
     // The namespace is shared by many apps (and the platform's): not the app's to clean.
@@ -507,7 +513,10 @@ async fn take_over_foreign_fields(
         .filter(|m| m.kind != Kind::Namespace)
         .collect();
     let refs: Vec<ObjectRef> = manifests.iter().map(|m| object_ref(m)).collect();
-    let live = cluster.get_all(&refs).await?;
+    let live = match read {
+        Some(l) if l.len() == refs.len() => l,
+        _ => cluster.get_all(&refs).await?,
+    };
     for ((m, r), l) in manifests.iter().zip(&refs).zip(live) {
         let Some(l) = l else { continue };
         let Some(managed) = foreign_fields::take_over(&l, &m.object, policy) else {
@@ -531,12 +540,13 @@ async fn converge(
     manifests: &[Manifest],
     owner: &str,
     created: bool,
+    read: Option<Vec<Option<serde_json::Value>>>,
     policy: &Policy<'_>,
     stop: &mut watch::Receiver<bool>,
 ) -> Result<(), (Stage, KubeError)> {
     let write = |e| (Stage::Write, e);
     if !created {
-        take_over_foreign_fields(cluster, manifests, policy)
+        take_over_foreign_fields(cluster, manifests, read, policy)
             .await
             .map_err(write)?;
     }
@@ -554,18 +564,24 @@ async fn converge(
             .await
             .map_err(write)?;
     }
-    let pruned = cluster
-        .prune(
-            app_types(),
-            Some(&spec.namespace),
-            &bundle::app_label_selector(&spec.name),
-            &object_refs(manifests),
-            Propagation::Foreground,
-            OWNER_ANNOTATION,
-            |mark| owner::owns(mark, Some(owner)),
-        )
-        .await
-        .map_err(|e| (Stage::Prune, e))?;
+    // Prune deletes only objects with this app's mark that it no longer renders; a created
+    // app's mark is new, so the only objects carrying it are the ones just written.
+    let pruned = if created {
+        Vec::new()
+    } else {
+        cluster
+            .prune(
+                app_types(),
+                Some(&spec.namespace),
+                &bundle::app_label_selector(&spec.name),
+                &object_refs(manifests),
+                Propagation::Foreground,
+                OWNER_ANNOTATION,
+                |mark| owner::owns(mark, Some(owner)),
+            )
+            .await
+            .map_err(|e| (Stage::Prune, e))?
+    };
     if !pruned.is_empty() {
         let pruned: Vec<String> = pruned.iter().map(ObjectRef::describe).collect();
         tracing::info!(app = %spec.id(), ?pruned, "deleted objects the app no longer has");
@@ -637,9 +653,9 @@ pub async fn apply(
         diagnostics,
         ..ApplyResponse::default()
     };
-    match foreign_objects(cluster, &spec, &manifests, &owner, adopting).await {
-        Ok(f) if f.is_empty() => {}
-        Ok(f) => {
+    let read = match foreign_objects(cluster, &spec, &manifests, &owner, adopting).await {
+        Ok((f, read)) if f.is_empty() => read,
+        Ok((f, _)) => {
             let d = foreign_diagnostic(&spec, &f, prior.is_none());
             let why = d.detail.clone();
             return (unchanged(d.into()), Outcome::because(Event::Failed, why));
@@ -649,7 +665,7 @@ pub async fn apply(
             let why = d.detail.clone();
             return (unchanged(d.into()), Outcome::because(Event::Failed, why));
         }
-    }
+    };
     owner::mark(&mut manifests, &owner);
     let state_manifests = manifests.clone();
     if prior.is_none() {
@@ -661,6 +677,7 @@ pub async fn apply(
         &manifests,
         &owner,
         prior.is_none(),
+        Some(read),
         policy,
         &mut stop,
     )
@@ -700,6 +717,7 @@ pub async fn apply(
                 &prior_manifests,
                 &owner,
                 false,
+                None,
                 policy,
                 &mut stop,
             )
