@@ -27,6 +27,7 @@ use crate::plugin::{
     ImportResponse, ImportedResource, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Schema,
     Value,
 };
+use futures::future::join_all;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -531,6 +532,21 @@ async fn take_over_foreign_fields(
     Ok(())
 }
 
+/// `manifests` in the groups they are written in, one group after the other: the namespace,
+/// then what the pods use (service account, secret), so that a new pod finds them, then the
+/// Deployment and everything else. Render order within a group.
+fn write_order(manifests: &[Manifest]) -> Vec<Vec<&Manifest>> {
+    let group = |k: Kind| match k {
+        Kind::Namespace => 0,
+        Kind::ServiceAccount | Kind::Secret => 1,
+        _ => 2,
+    };
+    (0..3)
+        .map(|g| manifests.iter().filter(|m| group(m.kind) == g).collect())
+        .filter(|g: &Vec<&Manifest>| !g.is_empty())
+        .collect()
+}
+
 /// Apply `spec`, which renders to `manifests` (already marked with `owner`): take over what
 /// others added, server-side apply in order, prune what it no longer has (only objects with
 /// its mark), wait for rollout.
@@ -550,18 +566,23 @@ async fn converge(
             .await
             .map_err(write)?;
     }
-    // In render order: namespace, service account and secret before the Deployment.
-    for m in manifests {
-        cluster
-            .apply(&object_ref(m), &m.object)
-            .await
-            .map_err(write)?;
-    }
-    if created && spec.autoscale.enabled {
-        // Start at the autoscaling floor rather than Kubernetes' default of one pod.
-        cluster
-            .scale_deployment(&spec.namespace, &spec.name, spec.autoscale.min_replicas)
-            .await
+    for group in write_order(manifests) {
+        // A group's objects at once: an app costs three round trips, not one per object.
+        let written = join_all(group.into_iter().map(|m| async move {
+            cluster.apply(&object_ref(m), &m.object).await?;
+            if created && m.kind == Kind::Deployment && spec.autoscale.enabled {
+                // Start at the autoscaling floor rather than Kubernetes' default of one pod;
+                // at once, so the controller more often creates the pods in one go.
+                cluster
+                    .scale_deployment(&spec.namespace, &spec.name, spec.autoscale.min_replicas)
+                    .await?;
+            }
+            Ok(())
+        }))
+        .await;
+        written
+            .into_iter()
+            .collect::<Result<Vec<()>, KubeError>>()
             .map_err(write)?;
     }
     // Prune deletes only objects with this app's mark that it no longer renders; a created
@@ -1057,4 +1078,50 @@ fn left_out_warnings(spec: &Spec, live: &Live) -> Diagnostics {
         ),
     )
     .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_the_namespace_then_what_pods_use_then_the_rest() {
+        let m = |k| Manifest::of(k, "web", Some("shop"), &serde_json::Value::Null);
+        let manifests: Vec<Manifest> = [
+            Kind::Namespace,
+            Kind::ServiceAccount,
+            Kind::Secret,
+            Kind::Deployment,
+            Kind::Service,
+            Kind::HorizontalPodAutoscaler,
+            Kind::PodDisruptionBudget,
+        ]
+        .into_iter()
+        .map(m)
+        .collect();
+        let kinds = |ms: &[Manifest]| -> Vec<Vec<Kind>> {
+            write_order(ms)
+                .iter()
+                .map(|g| g.iter().map(|m| m.kind).collect())
+                .collect()
+        };
+        assert_eq!(
+            kinds(&manifests),
+            vec![
+                vec![Kind::Namespace],
+                vec![Kind::ServiceAccount, Kind::Secret],
+                vec![
+                    Kind::Deployment,
+                    Kind::Service,
+                    Kind::HorizontalPodAutoscaler,
+                    Kind::PodDisruptionBudget
+                ],
+            ]
+        );
+        // No namespace, no secret: no empty group.
+        assert_eq!(
+            kinds(&[m(Kind::ServiceAccount), m(Kind::Deployment)]),
+            vec![vec![Kind::ServiceAccount], vec![Kind::Deployment]]
+        );
+    }
 }
