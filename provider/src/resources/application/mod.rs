@@ -532,6 +532,15 @@ async fn take_over_foreign_fields(
     Ok(())
 }
 
+/// What [`converge`] writes over.
+enum Over {
+    /// Nothing of the app: it is being created.
+    Nothing,
+    /// The app's objects, as read just before (namespace left out, in render order), or
+    /// `None` to read them now.
+    Objects(Option<Vec<Option<serde_json::Value>>>),
+}
+
 /// `manifests` in the groups they are written in, one group after the other: the namespace,
 /// then what the pods use (service account, secret), so that a new pod finds them, then the
 /// Deployment and everything else. Render order within a group.
@@ -555,13 +564,13 @@ async fn converge(
     spec: &Spec,
     manifests: &[Manifest],
     owner: &str,
-    created: bool,
-    read: Option<Vec<Option<serde_json::Value>>>,
+    over: Over,
     policy: &Policy<'_>,
     stop: &mut watch::Receiver<bool>,
 ) -> Result<(), (Stage, KubeError)> {
     let write = |e| (Stage::Write, e);
-    if !created {
+    let created = matches!(over, Over::Nothing);
+    if let Over::Objects(read) = over {
         take_over_foreign_fields(cluster, manifests, read, policy)
             .await
             .map_err(write)?;
@@ -697,8 +706,11 @@ pub async fn apply(
         &spec,
         &manifests,
         &owner,
-        prior.is_none(),
-        Some(read),
+        if prior.is_none() {
+            Over::Nothing
+        } else {
+            Over::Objects(Some(read))
+        },
         policy,
         &mut stop,
     )
@@ -737,8 +749,7 @@ pub async fn apply(
                 &prior_spec,
                 &prior_manifests,
                 &owner,
-                false,
-                None,
+                Over::Objects(None),
                 policy,
                 &mut stop,
             )
