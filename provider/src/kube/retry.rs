@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// How long one request is retried when its caller has no deadline of its own.
-pub const DEFAULT_BUDGET: Duration = Duration::from_secs(60);
+pub const DEFAULT_BUDGET: Duration = Duration::from_secs(30);
 /// First wait, and the longest one.
 const BASE: Duration = Duration::from_millis(200);
 const CAP: Duration = Duration::from_secs(5);
