@@ -9,6 +9,7 @@ the restart verb), so they run on a cluster started by tests/cluster/up."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import threading
 from pathlib import Path
@@ -128,6 +129,27 @@ def test_api_server_restarted_during_apply_then_apply_converges_with_no_orphans(
     assert orphans(cluster, tf, namespace) == []
 
 
+def watching_deployments(audit: Path, start: int, namespace: str) -> bool:
+    """Whether the audit log, after byte `start`, shows the provider (no User-Agent) watching
+    Deployments in `namespace`."""
+    with audit.open() as f:
+        f.seek(start)
+        for line in f:
+            try:
+                e = json.loads(line)
+            except ValueError:
+                continue
+            ref = e.get("objectRef") or {}
+            if (
+                e.get("verb") == "watch"
+                and not e.get("userAgent")
+                and ref.get("resource") == "deployments"
+                and ref.get("namespace") == namespace
+            ):
+                return True
+    return False
+
+
 def test_api_server_restarted_during_a_failing_rollout_still_reports_the_failed_rollout(cluster, tf, namespace):
     d = cluster_dir(cluster)
     write(tf, config(cluster.kubeconfig, cluster.context, namespace, app()))
@@ -135,14 +157,11 @@ def test_api_server_restarted_during_a_failing_rollout_still_reports_the_failed_
     tf.apply()
     bad = app(image="nginx:1.28", extra='  node_selector = { pool = "does-not-exist" }\n')
     write(tf, config(cluster.kubeconfig, cluster.context, namespace, bad))
+    audit = d / "logs" / "audit.log"
+    start = audit.stat().st_size
     p, out = apply_in_background(tf)
-
-    def new_template_written():
-        dep = cluster.apps.read_namespaced_deployment("web", namespace)
-        return dep.spec.template.spec.containers[0].image == "nginx:1.28"
-
-    # The new template is written: the provider is now waiting for the rollout.
-    wait_until(new_template_written, "the new template", 120, 0.2)
+    # Restart once the provider waits for the rollout: its watch on the Deployment started.
+    wait_until(lambda: watching_deployments(audit, start, namespace), "the provider's rollout watch", 120, 0.2)
     restarted = restart_api_server(d)
     assert restarted.returncode == 0, restarted.stderr
     code = p.wait(timeout=600)

@@ -1,5 +1,6 @@
 //! Retrying a request whose failure says nothing about the request itself: the connection was
-//! refused, reset or timed out, or the API server answered 429, 500, 502, 503 or 504. Each
+//! refused, reset or timed out, or the API server answered 429, 500, 502, 503 or 504 (or
+//! said that it could not connect to itself, as while it shuts down). Each
 //! retry waits longer (exponential backoff with jitter, or the server's `retryAfterSeconds`),
 //! and none starts after the operation's deadline. kube's own retry layer is switched off in
 //! both client builders so a request is never retried twice over.
@@ -45,6 +46,12 @@ pub fn classify(e: &kube::Error) -> Option<Retryable> {
                     .map(|s| Duration::from_secs(u64::from(s))),
             }),
             500 => Some(Retryable::InternalError),
+            // The API server could not reach itself or etcd (it is shutting down or starting):
+            // e.g. 422 "failed to allocate IP: ... dial tcp ...: connect: connection refused".
+            // Nothing is wrong with the request; a few more tries, as for a 500.
+            _ if s.message.contains("connect: connection refused") => {
+                Some(Retryable::InternalError)
+            }
             _ => None,
         },
         kube::Error::HyperError(_) | kube::Error::Service(_) | kube::Error::ReadEvents(_) => {
@@ -197,6 +204,19 @@ mod tests {
         for code in [400, 401, 403, 404, 409, 410, 422] {
             assert_eq!(classify(&api(code, 0)), None, "{code}");
         }
+        // A server that could not reach itself while restarting: a few more tries.
+        let mut restarting = Status {
+            code: 422,
+            message: "Service \"web\" is invalid: spec.clusterIPs: Invalid value: [\"\"]: failed to allocate IP: Post \"https://127.0.0.1:6443/apis/networking.k8s.io/v1/ipaddresses\": dial tcp 127.0.0.1:6443: connect: connection refused".into(),
+            ..Status::default()
+        };
+        assert_eq!(
+            classify(&kube::Error::Api(Box::new(restarting.clone()))),
+            Some(Retryable::InternalError)
+        );
+        restarting.message =
+            "Service \"web\" is invalid: spec.ports[0].port: Invalid value: 0".into();
+        assert_eq!(classify(&kube::Error::Api(Box::new(restarting))), None);
         use std::io::ErrorKind::*;
         for kind in [ConnectionRefused, ConnectionReset, TimedOut, UnexpectedEof] {
             let e = kube::Error::Service(Box::new(io(kind)));
