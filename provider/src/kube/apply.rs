@@ -4,6 +4,7 @@
 use super::client::Cluster;
 use super::error::KubeError;
 use super::object::ObjectRef;
+use super::retry::retry;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::Value as Json;
 use std::time::Duration;
@@ -36,8 +37,10 @@ impl Cluster {
         let mut params = PatchParams::apply(&fm.name);
         params.force = fm.force_conflicts;
         tracing::debug!(object = %r.describe(), "server-side apply");
-        self.api(r)
-            .patch(&r.name, &params, &Patch::Apply(object))
+        let api = self.api(r);
+        let patch = Patch::Apply(object);
+        // Server-side apply is idempotent: sending it again after a lost answer is safe.
+        retry("apply", || api.patch(&r.name, &params, &patch))
             .await
             .map_err(|e| self.err(e, format!("apply {}", r.describe())))?;
         Ok(())
@@ -60,8 +63,10 @@ impl Cluster {
             "metadata": {"resourceVersion": resource_version, "managedFields": managed_fields}
         });
         tracing::debug!(object = %r.describe(), "taking over fields other managers added");
-        self.api(r)
-            .patch(&r.name, &params, &Patch::Merge(&patch))
+        let api = self.api(r);
+        let patch = Patch::Merge(&patch);
+        // Guarded by resourceVersion: a repeat after a lost answer fails with 409, not twice.
+        retry("take over fields", || api.patch(&r.name, &params, &patch))
             .await
             .map_err(|e| self.err(e, format!("take over fields of {}", r.describe())))?;
         Ok(())
@@ -121,7 +126,8 @@ impl Cluster {
         let api: Api<k8s_openapi::api::apps::v1::Deployment> =
             Api::namespaced(self.client.clone(), namespace);
         let patch = serde_json::json!({ "spec": { "replicas": replicas } });
-        api.patch_scale(name, &PatchParams::default(), &Patch::Merge(&patch))
+        let (params, patch) = (PatchParams::default(), Patch::Merge(&patch));
+        retry("scale", || api.patch_scale(name, &params, &patch))
             .await
             .map_err(|e| self.err(e, format!("scale Deployment/{namespace}/{name}")))?;
         Ok(())

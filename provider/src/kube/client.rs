@@ -105,7 +105,10 @@ impl Cluster {
         let (client, host, eks_environment) = match &settings.connection {
             Connection::None => return Err(KubeError::NoConnection),
             Connection::Kubernetes(k) => {
-                let config = config_for(k).await?;
+                let mut config = config_for(k).await?;
+                // Our own retry (kube/retry.rs) is bounded by each operation's deadline;
+                // kube's would retry the same requests again, unbounded by it.
+                config.default_retry = false;
                 let host = config.cluster_url.to_string();
                 let client = kube::client::ClientBuilder::try_from(config)
                     .map_err(|e| {
@@ -146,11 +149,12 @@ impl Cluster {
     pub async fn environment_marker(&self) -> Result<Option<String>, KubeError> {
         let m = &self.settings.marker;
         let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), &m.namespace);
-        Ok(api
-            .get_opt(&m.name)
-            .await
-            .map_err(|e| KubeError::from_kube(e, &self.host, &format!("get ConfigMap {m}")))?
-            .and_then(|cm| cm.data.and_then(|d| d.get(&m.key).cloned())))
+        Ok(
+            super::retry::retry("get the environment marker", || api.get_opt(&m.name))
+                .await
+                .map_err(|e| KubeError::from_kube(e, &self.host, &format!("get ConfigMap {m}")))?
+                .and_then(|cm| cm.data.and_then(|d| d.get(&m.key).cloned())),
+        )
     }
 
     /// `jke_cluster`'s own guard, before it reads or writes anything else: the cluster may

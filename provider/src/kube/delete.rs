@@ -4,6 +4,7 @@ use super::client::Cluster;
 use super::error::KubeError;
 use super::object::{ObjectRef, ResourceType};
 use super::read::is_404;
+use super::retry::{self, retry};
 use futures::future::try_join_all;
 use futures::{StreamExt, TryStreamExt};
 use kube::api::{DeleteParams, ListParams, PropagationPolicy, WatchEvent, WatchParams};
@@ -34,19 +35,22 @@ impl Cluster {
             ..DeleteParams::default()
         };
         let api = self.api(r);
-        match api.delete(&r.name, &dp).await {
+        // A delete whose answer was lost may have happened: the retry's 404 is success.
+        match retry("delete", || api.delete(&r.name, &dp)).await {
             Ok(_) => Ok(()),
             Err(e) if is_404(&e) => Ok(()),
-            Err(kube::Error::Api(s)) if s.code == 409 => match api.get_opt(&r.name).await {
-                Ok(None) => Ok(()),
-                Ok(Some(o)) if o.metadata.deletion_timestamp.is_some() => Ok(()),
-                _ => Err(KubeError::Api {
-                    action: format!("delete {}", r.describe()),
-                    code: s.code,
-                    reason: s.reason.clone(),
-                    message: s.message.clone(),
-                }),
-            },
+            Err(kube::Error::Api(s)) if s.code == 409 => {
+                match retry("get", || api.get_opt(&r.name)).await {
+                    Ok(None) => Ok(()),
+                    Ok(Some(o)) if o.metadata.deletion_timestamp.is_some() => Ok(()),
+                    _ => Err(KubeError::Api {
+                        action: format!("delete {}", r.describe()),
+                        code: s.code,
+                        reason: s.reason.clone(),
+                        message: s.message.clone(),
+                    }),
+                }
+            }
             Err(e) => Err(self.err(e, format!("delete {}", r.describe()))),
         }
     }
@@ -72,7 +76,8 @@ impl Cluster {
         )
         .await?;
         try_join_all(workloads.into_iter().map(|r| self.delete(r, how))).await?;
-        let all_gone = try_join_all(refs.iter().map(|r| self.wait_gone(r)));
+        let deadline = tokio::time::Instant::now() + timeout;
+        let all_gone = try_join_all(refs.iter().map(|r| self.wait_gone(r, deadline)));
         match tokio::time::timeout(timeout, all_gone).await {
             Ok(done) => done.map(|_| ()),
             Err(_) => {
@@ -113,12 +118,18 @@ impl Cluster {
     }
 
     /// Returns when `r` no longer exists: one GET, then a watch on that one object from
-    /// the version read until it is deleted (again after the server ends a watch).
-    async fn wait_gone(&self, r: &ObjectRef) -> Result<(), KubeError> {
+    /// the version read until it is deleted (again after the server ends a watch, or after
+    /// the connection broke). Transient errors are retried until `deadline`.
+    async fn wait_gone(
+        &self,
+        r: &ObjectRef,
+        deadline: tokio::time::Instant,
+    ) -> Result<(), KubeError> {
         let api = self.api(r);
         let fail = |e| self.err(e, format!("wait for the deletion of {}", r.describe()));
         loop {
-            let Some(obj) = api.get_opt(&r.name).await.map_err(fail)? else {
+            let read = retry::until("get", deadline, || api.get_opt(&r.name)).await;
+            let Some(obj) = read.map_err(fail)? else {
                 return Ok(());
             };
             let version = obj.metadata.resource_version.unwrap_or_default();
@@ -126,13 +137,17 @@ impl Cluster {
                 .fields(&format!("metadata.name={}", r.name))
                 .timeout(WATCH_SECONDS);
             tracing::debug!(object = %r.describe(), "watching until deleted");
-            let mut events = api.watch(&params, &version).await.map_err(fail)?.boxed();
-            while let Some(event) = events.try_next().await.map_err(fail)? {
-                match event {
-                    WatchEvent::Deleted(_) => return Ok(()),
-                    // The version read is too old to watch from: read again.
-                    WatchEvent::Error(_) => break,
-                    _ => {}
+            let opened = retry::until("watch", deadline, || api.watch(&params, &version)).await;
+            let mut events = opened.map_err(fail)?.boxed();
+            loop {
+                match events.try_next().await {
+                    Ok(Some(WatchEvent::Deleted(_))) => return Ok(()),
+                    // The version read is too old to watch from, the server ended the watch,
+                    // or the connection broke: read again.
+                    Ok(Some(WatchEvent::Error(_)) | None) => break,
+                    Ok(Some(_)) => {}
+                    Err(e) if retry::classify(&e).is_some() => break,
+                    Err(e) => return Err(fail(e)),
                 }
             }
         }
@@ -147,10 +162,11 @@ impl Cluster {
         selector: &str,
         timeout: Duration,
     ) -> Result<(), KubeError> {
+        let deadline = tokio::time::Instant::now() + timeout;
         let all = try_join_all(
             types
                 .iter()
-                .map(|t| self.wait_none_of(t, namespace, selector)),
+                .map(|t| self.wait_none_of(t, namespace, selector, deadline)),
         );
         match tokio::time::timeout(timeout, all).await {
             Ok(done) => done.map(|_| ()),
@@ -171,12 +187,13 @@ impl Cluster {
         ty: &ResourceType,
         namespace: &str,
         selector: &str,
+        deadline: tokio::time::Instant,
     ) -> Result<(), KubeError> {
         let api = self.api_in(ty, Some(namespace));
         let fail = |e| self.err(e, format!("wait until no {} match {selector}", ty.plural));
+        let lp = ListParams::default().labels(selector);
         loop {
-            let list = api
-                .list_metadata(&ListParams::default().labels(selector))
+            let list = retry::until("list", deadline, || api.list_metadata(&lp))
                 .await
                 .map_err(fail)?;
             let mut left: BTreeSet<String> = list
@@ -191,8 +208,16 @@ impl Cluster {
             let params = WatchParams::default()
                 .labels(selector)
                 .timeout(WATCH_SECONDS);
-            let mut events = api.watch(&params, &version).await.map_err(fail)?.boxed();
-            while let Some(event) = events.try_next().await.map_err(fail)? {
+            let opened = retry::until("watch", deadline, || api.watch(&params, &version)).await;
+            let mut events = opened.map_err(fail)?.boxed();
+            loop {
+                let event = match events.try_next().await {
+                    Ok(Some(event)) => event,
+                    // Ended by the server, or the connection broke: list again.
+                    Ok(None) => break,
+                    Err(e) if retry::classify(&e).is_some() => break,
+                    Err(e) => return Err(fail(e)),
+                };
                 match event {
                     WatchEvent::Added(o) => left.extend(o.metadata.name),
                     WatchEvent::Deleted(o) => {

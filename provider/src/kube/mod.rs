@@ -14,6 +14,7 @@ pub mod pods;
 pub mod pool;
 pub mod read;
 pub mod restart;
+pub mod retry;
 pub mod rollout;
 pub mod settings;
 

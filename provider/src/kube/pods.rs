@@ -3,6 +3,7 @@
 
 use super::client::Cluster;
 use super::error::KubeError;
+use super::retry::retry;
 use futures::{AsyncBufReadExt, Stream, TryStreamExt};
 use k8s_openapi::api::core::v1::{Event, Pod};
 use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope};
@@ -44,8 +45,8 @@ impl Cluster {
     /// Pods in `namespace` matching the label `selector`, sorted by name.
     pub async fn list_pods(&self, namespace: &str, selector: &str) -> Result<Vec<Pod>, KubeError> {
         let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
-        let mut pods = api
-            .list(&ListParams::default().labels(selector))
+        let lp = ListParams::default().labels(selector);
+        let mut pods = retry("list", || api.list(&lp))
             .await
             .map_err(|e| {
                 self.kerr(
@@ -71,7 +72,7 @@ impl Cluster {
             + Debug,
     {
         let api: Api<K> = Api::namespaced(self.client.clone(), namespace);
-        api.get_opt(name).await.map_err(|e| {
+        retry("get", || api.get_opt(name)).await.map_err(|e| {
             self.kerr(
                 e,
                 format!("get {}/{name} in namespace {namespace}", K::kind(&())),
@@ -88,7 +89,7 @@ impl Cluster {
             + Debug,
     {
         let api: Api<K> = Api::all(self.client.clone());
-        api.get_opt(name)
+        retry("get", || api.get_opt(name))
             .await
             .map_err(|e| self.kerr(e, format!("get {}/{name}", K::kind(&()))))
     }
@@ -106,8 +107,8 @@ impl Cluster {
             + Debug,
     {
         let api: Api<K> = Api::namespaced(self.client.clone(), namespace);
-        let mut names: Vec<String> = api
-            .list_metadata(&ListParams::default().labels(selector))
+        let lp = ListParams::default().labels(selector);
+        let mut names: Vec<String> = retry("list", || api.list_metadata(&lp))
             .await
             .map_err(|e| {
                 self.kerr(
@@ -141,8 +142,7 @@ impl Cluster {
             ..LogParams::default()
         };
         let action = format!("read the log of pod {pod} in namespace {namespace}");
-        let reader = api
-            .log_stream(pod, &lp)
+        let reader = retry("log", || api.log_stream(pod, &lp))
             .await
             .map_err(|e| self.kerr(e, action.clone()))?;
         let host = self.host.clone();
@@ -156,8 +156,8 @@ impl Cluster {
     /// Warning events in `namespace`, oldest first.
     pub async fn warning_events(&self, namespace: &str) -> Result<Vec<Event>, KubeError> {
         let api: Api<Event> = Api::namespaced(self.client.clone(), namespace);
-        let mut events = api
-            .list(&ListParams::default().fields("type=Warning"))
+        let lp = ListParams::default().fields("type=Warning");
+        let mut events = retry("list", || api.list(&lp))
             .await
             .map_err(|e| self.kerr(e, format!("list events in namespace {namespace}")))?
             .items;

@@ -4,6 +4,7 @@
 use super::client::Cluster;
 use super::error::KubeError;
 use super::object::{ObjectRef, ResourceType};
+use super::retry::retry;
 use futures::future::join_all;
 use kube::api::{Api, ListParams};
 use serde_json::Value as Json;
@@ -16,7 +17,8 @@ pub(crate) fn is_404(e: &kube::Error) -> bool {
 impl Cluster {
     /// GET one object; `None` when it, or its type, does not exist.
     pub async fn get(&self, r: &ObjectRef) -> Result<Option<Json>, KubeError> {
-        match self.api(r).get(&r.name).await {
+        let api = self.api(r);
+        match retry("get", || api.get(&r.name)).await {
             Ok(o) => Ok(serde_json::to_value(o).ok()),
             Err(e) if is_404(&e) => Ok(None),
             Err(e) => Err(self.err(e, format!("get {}", r.describe()))),
@@ -56,7 +58,8 @@ impl Cluster {
         annotation: &str,
     ) -> Result<Vec<(ObjectRef, Option<String>)>, KubeError> {
         let lp = ListParams::default().labels(selector);
-        match self.api_in(ty, namespace).list_metadata(&lp).await {
+        let api = self.api_in(ty, namespace);
+        match retry("list", || api.list_metadata(&lp)).await {
             Ok(list) => Ok(list
                 .items
                 .into_iter()
@@ -127,7 +130,8 @@ impl Cluster {
         selector: &str,
     ) -> Result<Vec<Json>, KubeError> {
         let lp = ListParams::default().labels(selector);
-        match self.api_in(ty, None).list(&lp).await {
+        let api = self.api_in(ty, None);
+        match retry("list", || api.list(&lp)).await {
             Ok(list) => Ok(list
                 .items
                 .into_iter()
@@ -143,7 +147,8 @@ impl Cluster {
     pub async fn deployment_names(&self, namespace: &str) -> Result<Vec<String>, KubeError> {
         let api: Api<k8s_openapi::api::apps::v1::Deployment> =
             Api::namespaced(self.client.clone(), namespace);
-        match api.list_metadata(&ListParams::default()).await {
+        let lp = ListParams::default();
+        match retry("list", || api.list_metadata(&lp)).await {
             Ok(list) => Ok(list
                 .items
                 .into_iter()
@@ -174,7 +179,8 @@ impl Cluster {
             Some(ns) => format!("namespace {ns}"),
             None => "every namespace".to_string(),
         };
-        match self.api_in(ty, namespace).list(&lp).await {
+        let api = self.api_in(ty, namespace);
+        match retry("list", || api.list(&lp)).await {
             Ok(list) => {
                 let next = list.metadata.continue_.filter(|t| !t.is_empty());
                 let items = list
@@ -193,7 +199,8 @@ impl Cluster {
     /// Names of every namespace.
     pub async fn namespace_names(&self) -> Result<Vec<String>, KubeError> {
         let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(self.client.clone());
-        match api.list_metadata(&ListParams::default()).await {
+        let lp = ListParams::default();
+        match retry("list", || api.list_metadata(&lp)).await {
             Ok(list) => Ok(list
                 .items
                 .into_iter()

@@ -34,7 +34,10 @@ impl Cluster {
             field_manager: Some(field_manager.to_string()),
             ..PatchParams::default()
         };
-        api.patch(name, &params, &Patch::Merge(&restart_patch(at)))
+        // The same timestamp again is the same restart: safe to send twice.
+        let patch = restart_patch(at);
+        let patch = Patch::Merge(&patch);
+        super::retry::retry("restart", || api.patch(name, &params, &patch))
             .await
             .map_err(|e| {
                 KubeError::from_kube(

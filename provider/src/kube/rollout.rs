@@ -2,6 +2,7 @@
 
 use super::client::Cluster;
 use super::error::KubeError;
+use super::retry;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
@@ -59,8 +60,9 @@ impl Cluster {
     ///
     /// One GET, then a watch on that one Deployment from the version read: every change
     /// of its status arrives as an event, so the wait costs no request per second. A watch
-    /// the server ends is opened again from the last version seen; one whose version has
-    /// expired (410 Gone, an error event) starts over with a GET.
+    /// the server ends, or whose connection breaks, is opened again from the last version
+    /// seen; one whose version has expired (410 Gone, an error event) starts over with a GET.
+    /// Transient errors (the API server restarting) are retried until the wait's deadline.
     pub async fn wait_for_rollout(
         &self,
         namespace: &str,
@@ -91,7 +93,9 @@ impl Cluster {
             )
         };
         let mut last = String::new();
-        let mut d = self.read_deployment(&api, namespace, name).await?;
+        let mut d = self
+            .read_deployment(&api, namespace, name, deadline)
+            .await?;
         loop {
             if let Some(done) = self.judge(namespace, name, &d, &mut last, report).await {
                 return done;
@@ -101,7 +105,7 @@ impl Cluster {
                 .fields(&format!("metadata.name={name}"))
                 .timeout(WATCH_SECONDS);
             let opened = tokio::select! {
-                w = api.watch(&params, &version) => w.map_err(fail),
+                w = retry::until("watch", deadline, || api.watch(&params, &version)) => w.map_err(fail),
                 _ = tokio::time::sleep_until(deadline) => {
                     return Err(self.timed_out(namespace, name, &d, timeout, &last).await);
                 }
@@ -110,14 +114,24 @@ impl Cluster {
             let mut events = match opened {
                 Ok(events) => events.boxed(),
                 Err(KubeError::Api { code: 410, .. }) => {
-                    d = self.read_deployment(&api, namespace, name).await?;
+                    d = self
+                        .read_deployment(&api, namespace, name, deadline)
+                        .await?;
                     continue;
                 }
                 Err(e) => return Err(e),
             };
             loop {
                 let event = tokio::select! {
-                    e = events.try_next() => e.map_err(fail)?,
+                    e = events.try_next() => match e {
+                        Ok(event) => event,
+                        // The connection broke: open the watch again from the last version.
+                        Err(e) if retry::classify(&e).is_some() => {
+                            tracing::warn!(deployment = name, namespace, error = %e, "rollout watch broken; opening it again");
+                            break;
+                        }
+                        Err(e) => return Err(fail(e)),
+                    },
                     _ = tokio::time::sleep_until(deadline) => {
                         return Err(self.timed_out(namespace, name, &d, timeout, &last).await);
                     }
@@ -137,7 +151,9 @@ impl Cluster {
                     // Deleted under the wait, or the version read expired: read again (a
                     // deleted Deployment then fails the wait as the GET did before).
                     Some(WatchEvent::Deleted(_) | WatchEvent::Error(_)) => {
-                        d = self.read_deployment(&api, namespace, name).await?;
+                        d = self
+                            .read_deployment(&api, namespace, name, deadline)
+                            .await?;
                         break;
                     }
                     // The server ended the watch: open it again from the last version.
@@ -152,8 +168,18 @@ impl Cluster {
         api: &Api<Deployment>,
         namespace: &str,
         name: &str,
+        deadline: tokio::time::Instant,
     ) -> Result<Deployment, KubeError> {
-        api.get(name).await.map_err(|e| {
+        let read = tokio::select! {
+            read = retry::until("get", deadline, || api.get(name)) => read,
+            // Retries end before the deadline; this only bounds a request hanging past it.
+            _ = tokio::time::sleep_until(deadline) => {
+                return Err(KubeError::Rollout {
+                    reason: format!("rollout of Deployment/{name} did not finish in time: the API server did not answer"),
+                });
+            }
+        };
+        read.map_err(|e| {
             KubeError::from_kube(
                 e,
                 &self.host,

@@ -67,12 +67,14 @@ pub fn kube_client(conn: &EksConnection, max_requests: usize) -> Result<::kube::
 
 /// A `kube::Client` from any `config` (normally [`kube_config`], maybe adjusted) that sends
 /// tokens from `tokens`, at most `max_requests` at once. Keeps kube's own stack (TLS,
-/// timeouts, retries, tracing).
+/// timeouts, tracing) but not its retry layer: [`crate::kube::retry`] retries instead,
+/// within each operation's deadline.
 pub fn kube_client_with(
-    config: ::kube::Config,
+    mut config: ::kube::Config,
     tokens: &TokenSource,
     max_requests: usize,
 ) -> Result<::kube::Client, EksError> {
+    config.default_retry = false;
     let builder =
         ::kube::client::ClientBuilder::try_from(config).map_err(|err| EksError::Client {
             cluster: tokens.cluster_name().to_owned(),

@@ -1,0 +1,290 @@
+//! Retrying a request whose failure says nothing about the request itself: the connection was
+//! refused, reset or timed out, or the API server answered 429, 500, 502, 503 or 504 (or
+//! said that it could not connect to itself, as while it shuts down). Each
+//! retry waits longer (exponential backoff with jitter, or the server's `retryAfterSeconds`),
+//! and none starts after the operation's deadline. kube's own retry layer is switched off in
+//! both client builders so a request is never retried twice over.
+//!
+//! What a retry must mean is the caller's business: server-side apply is idempotent, a GET or
+//! LIST reads again, and a delete whose first try may have happened treats a 404 as success.
+
+use std::hash::{BuildHasher, Hasher};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How long one request is retried when its caller has no deadline of its own.
+pub const DEFAULT_BUDGET: Duration = Duration::from_secs(30);
+/// First wait, and the longest one.
+const BASE: Duration = Duration::from_millis(200);
+const CAP: Duration = Duration::from_secs(5);
+/// A 500 may be the server failing the same way every time (a malformed value through
+/// server-side apply answers 500): a few tries, not the whole budget.
+const MAX_INTERNAL_ERROR_RETRIES: u32 = 3;
+
+/// Why a failed request may be sent again.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Retryable {
+    /// The connection failed (refused, reset, closed early, timed out).
+    Connection,
+    /// The API server is overloaded or unavailable (429, 502, 503, 504); it may say how long
+    /// to wait.
+    Unavailable { retry_after: Option<Duration> },
+    /// 500: worth a few more tries only.
+    InternalError,
+}
+
+/// Whether `e` is worth retrying, and why.
+pub fn classify(e: &kube::Error) -> Option<Retryable> {
+    match e {
+        kube::Error::Api(s) => match s.code {
+            429 | 502 | 503 | 504 => Some(Retryable::Unavailable {
+                retry_after: s
+                    .details
+                    .as_ref()
+                    .map(|d| d.retry_after_seconds)
+                    .filter(|&s| s > 0)
+                    .map(|s| Duration::from_secs(u64::from(s))),
+            }),
+            500 => Some(Retryable::InternalError),
+            // The API server could not reach itself or etcd (it is shutting down or starting):
+            // e.g. 422 "failed to allocate IP: ... dial tcp ...: connect: connection refused".
+            // Nothing is wrong with the request; a few more tries, as for a 500.
+            _ if s.message.contains("connect: connection refused") => {
+                Some(Retryable::InternalError)
+            }
+            _ => None,
+        },
+        kube::Error::HyperError(_) | kube::Error::Service(_) | kube::Error::ReadEvents(_) => {
+            broken_connection(e).then_some(Retryable::Connection)
+        }
+        _ => None,
+    }
+}
+
+/// Whether anything in `e`'s chain of causes is a failed or broken connection.
+fn broken_connection(e: &(dyn std::error::Error + 'static)) -> bool {
+    use std::io::ErrorKind::*;
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                ConnectionRefused
+                    | ConnectionReset
+                    | ConnectionAborted
+                    | NotConnected
+                    | BrokenPipe
+                    | TimedOut
+                    | UnexpectedEof
+            )
+        {
+            return true;
+        }
+        if let Some(h) = c.downcast_ref::<hyper::Error>()
+            && (h.is_incomplete_message() || h.is_closed() || h.is_canceled() || h.is_timeout())
+        {
+            return true;
+        }
+        if let Some(h) = c.downcast_ref::<hyper_util::client::legacy::Error>()
+            && h.is_connect()
+        {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
+/// The wait before retry number `attempt` (0 for the first retry) of a request that failed
+/// for `why`, or `None` when it must not be retried: not retryable, out of tries, or the wait
+/// would end after `deadline`. `jitter` in [0, 1) spreads the clients that failed together.
+pub fn next_delay(
+    why: &Retryable,
+    attempt: u32,
+    now: Instant,
+    deadline: Instant,
+    jitter: f64,
+) -> Option<Duration> {
+    if *why == Retryable::InternalError && attempt >= MAX_INTERNAL_ERROR_RETRIES {
+        return None;
+    }
+    let exp = BASE.saturating_mul(1u32 << attempt.min(16)).min(CAP);
+    // Half fixed, half random: never a hot loop, never all clients at once.
+    let backoff = exp / 2 + exp.mul_f64(jitter.clamp(0.0, 1.0) / 2.0);
+    let delay = match why {
+        Retryable::Unavailable {
+            retry_after: Some(after),
+        } => backoff.max(*after),
+        _ => backoff,
+    };
+    (now + delay <= deadline).then_some(delay)
+}
+
+/// A number in [0, 1) from the process's random hash keys and the clock.
+fn jitter() -> f64 {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::UNIX_EPOCH
+            .elapsed()
+            .map_or(0, |d| d.as_nanos()),
+    );
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Run `send` until it succeeds, fails in a way a retry cannot fix, or the next try would
+/// start after `deadline`. `what` names the request in the log.
+pub async fn until<T, F, Fut>(what: &str, deadline: Instant, mut send: F) -> Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, kube::Error>>,
+{
+    let mut attempt = 0;
+    loop {
+        let e = match send().await {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        let Some(why) = classify(&e) else {
+            return Err(e);
+        };
+        let Some(delay) = next_delay(&why, attempt, Instant::now(), deadline, jitter()) else {
+            return Err(e);
+        };
+        tracing::warn!(request = what, attempt = attempt + 1, delay_ms = delay.as_millis() as u64, error = %e, "transient API error; retrying");
+        tokio::time::sleep(delay).await;
+        attempt += 1;
+    }
+}
+
+/// [`until`] with the default budget from now.
+pub async fn retry<T, F, Fut>(what: &str, send: F) -> Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, kube::Error>>,
+{
+    until(what, Instant::now() + DEFAULT_BUDGET, send).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::core::Status;
+    use kube::core::response::StatusDetails;
+
+    fn api(code: u16, retry_after: u32) -> kube::Error {
+        kube::Error::Api(Box::new(Status {
+            code,
+            details: serde_json::from_value::<StatusDetails>(
+                serde_json::json!({ "retryAfterSeconds": retry_after }),
+            )
+            .ok(),
+            ..Status::default()
+        }))
+    }
+
+    fn io(kind: std::io::ErrorKind) -> std::io::Error {
+        std::io::Error::new(kind, "test")
+    }
+
+    #[test]
+    fn transient_errors_are_retried_and_answers_about_the_request_are_not() {
+        assert_eq!(
+            classify(&api(429, 2)),
+            Some(Retryable::Unavailable {
+                retry_after: Some(Duration::from_secs(2))
+            })
+        );
+        for code in [502, 503, 504] {
+            assert_eq!(
+                classify(&api(code, 0)),
+                Some(Retryable::Unavailable { retry_after: None })
+            );
+        }
+        assert_eq!(classify(&api(500, 0)), Some(Retryable::InternalError));
+        for code in [400, 401, 403, 404, 409, 410, 422] {
+            assert_eq!(classify(&api(code, 0)), None, "{code}");
+        }
+        // A server that could not reach itself while restarting: a few more tries.
+        let mut restarting = Status {
+            code: 422,
+            message: "Service \"web\" is invalid: spec.clusterIPs: Invalid value: [\"\"]: failed to allocate IP: Post \"https://127.0.0.1:6443/apis/networking.k8s.io/v1/ipaddresses\": dial tcp 127.0.0.1:6443: connect: connection refused".into(),
+            ..Status::default()
+        };
+        assert_eq!(
+            classify(&kube::Error::Api(Box::new(restarting.clone()))),
+            Some(Retryable::InternalError)
+        );
+        restarting.message =
+            "Service \"web\" is invalid: spec.ports[0].port: Invalid value: 0".into();
+        assert_eq!(classify(&kube::Error::Api(Box::new(restarting))), None);
+        use std::io::ErrorKind::*;
+        for kind in [ConnectionRefused, ConnectionReset, TimedOut, UnexpectedEof] {
+            let e = kube::Error::Service(Box::new(io(kind)));
+            assert_eq!(classify(&e), Some(Retryable::Connection), "{kind:?}");
+            assert_eq!(
+                classify(&kube::Error::ReadEvents(io(kind))),
+                Some(Retryable::Connection)
+            );
+        }
+        // A cause further down the chain counts (a connect error wrapping the refusal).
+        #[derive(Debug, thiserror::Error)]
+        #[error("connect failed")]
+        struct Wrapper(#[source] std::io::Error);
+        let wrapped = kube::Error::Service(Box::new(Wrapper(io(ConnectionRefused))));
+        assert_eq!(classify(&wrapped), Some(Retryable::Connection));
+        assert_eq!(
+            classify(&kube::Error::Service(Box::new(io(PermissionDenied)))),
+            None
+        );
+        let bad_json = serde_json::from_str::<u8>("x").unwrap_err();
+        assert_eq!(classify(&kube::Error::SerdeError(bad_json)), None);
+    }
+
+    #[test]
+    fn backoff_grows_to_its_cap_with_jitter_and_stops_at_the_deadline() {
+        let now = Instant::now();
+        let far = now + Duration::from_secs(3600);
+        let conn = Retryable::Connection;
+        let d = |attempt, jitter| next_delay(&conn, attempt, now, far, jitter).unwrap();
+        assert_eq!(d(0, 0.0), Duration::from_millis(100));
+        assert_eq!(d(1, 0.0), Duration::from_millis(200));
+        assert_eq!(d(2, 0.0), Duration::from_millis(400));
+        assert!(d(0, 0.99) > d(0, 0.0) && d(0, 0.99) < Duration::from_millis(200));
+        assert_eq!(d(30, 0.0), CAP / 2);
+        assert!(d(30, 0.99) <= CAP);
+        // No wait ends past the deadline.
+        let soon = now + Duration::from_millis(150);
+        assert_eq!(
+            next_delay(&conn, 0, now, soon, 0.0),
+            Some(Duration::from_millis(100))
+        );
+        assert_eq!(next_delay(&conn, 1, now, soon, 0.0), None);
+        // The server's Retry-After is honoured, and bounded by the deadline too.
+        let busy = Retryable::Unavailable {
+            retry_after: Some(Duration::from_secs(3)),
+        };
+        assert_eq!(
+            next_delay(&busy, 0, now, far, 0.5),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            next_delay(&busy, 0, now, now + Duration::from_secs(2), 0.5),
+            None
+        );
+        // A 500 gets a few tries only.
+        let internal = Retryable::InternalError;
+        assert!(next_delay(&internal, MAX_INTERNAL_ERROR_RETRIES - 1, now, far, 0.0).is_some());
+        assert_eq!(
+            next_delay(&internal, MAX_INTERNAL_ERROR_RETRIES, now, far, 0.0),
+            None
+        );
+    }
+
+    #[test]
+    fn jitter_is_in_range() {
+        for _ in 0..100 {
+            let j = jitter();
+            assert!((0.0..1.0).contains(&j));
+        }
+    }
+}
