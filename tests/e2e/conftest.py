@@ -15,10 +15,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import PROVIDER_BIN, ROOT, Terraform  # noqa: E402
+from harness import PROVIDER_BIN, ROOT, LocalCluster, Terraform, started_cluster  # noqa: E402
 
 
 def pytest_configure(config):
@@ -57,36 +56,14 @@ def provider_version() -> str:
         return tomllib.load(f)["package"]["version"]
 
 
-class LocalCluster:
-    def __init__(self, kubeconfig: Path):
-        self.kubeconfig = kubeconfig
-        cfg = yaml.safe_load(kubeconfig.read_text())
-        self.context = cfg["current-context"]
-        self.server = next(c["cluster"]["server"] for c in cfg["clusters"])
-        from kubernetes import client, config
-
-        self.api_client = config.new_client_from_config(config_file=str(kubeconfig), context=self.context)
-        self.core = client.CoreV1Api(self.api_client)
-        self.apps = client.AppsV1Api(self.api_client)
-        self.autoscaling = client.AutoscalingV2Api(self.api_client)
-        self.policy = client.PolicyV1Api(self.api_client)
-        self.networking = client.NetworkingV1Api(self.api_client)
-        self.rbac = client.RbacAuthorizationV1Api(self.api_client)
-
-
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory) -> LocalCluster:
     given = os.environ.get("JKE_TEST_KUBECONFIG")
     if given:
         yield LocalCluster(Path(given))
         return
-    d = tmp_path_factory.mktemp("cluster")
-    up = subprocess.run([str(ROOT / "tests/cluster/up"), str(d)], text=True, capture_output=True)
-    try:
-        assert up.returncode == 0, f"tests/cluster/up failed:\n{up.stdout}\n{up.stderr}"
-        yield LocalCluster(d / "kubeconfig")
-    finally:
-        subprocess.run([str(ROOT / "tests/cluster/down"), str(d)], text=True, capture_output=True)
+    with started_cluster(tmp_path_factory.mktemp("cluster")) as c:
+        yield c
 
 
 @pytest.fixture

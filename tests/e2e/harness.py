@@ -10,6 +10,8 @@ import os
 import re
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,3 +173,46 @@ def wait_until(fn, what: str, timeout: float = 60.0, interval: float = 1.0):
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+
+class LocalCluster:
+    """A local cluster's kubeconfig and typed API clients (kubernetes' Python client)."""
+
+    def __init__(self, kubeconfig: Path):
+        import yaml
+        from kubernetes import client, config
+
+        self.kubeconfig = kubeconfig
+        cfg = yaml.safe_load(kubeconfig.read_text())
+        self.context = cfg["current-context"]
+        self.server = next(c["cluster"]["server"] for c in cfg["clusters"])
+        self.api_client = config.new_client_from_config(config_file=str(kubeconfig), context=self.context)
+        self.core = client.CoreV1Api(self.api_client)
+        self.apps = client.AppsV1Api(self.api_client)
+        self.autoscaling = client.AutoscalingV2Api(self.api_client)
+        self.policy = client.PolicyV1Api(self.api_client)
+        self.networking = client.NetworkingV1Api(self.api_client)
+        self.rbac = client.RbacAuthorizationV1Api(self.api_client)
+
+
+@contextmanager
+def started_cluster(d: Path) -> Iterator[LocalCluster]:
+    """A local cluster of its own in folder `d` (tests/cluster/up), stopped on exit."""
+    up = subprocess.run([str(ROOT / "tests/cluster/up"), str(d)], text=True, capture_output=True)
+    try:
+        assert up.returncode == 0, f"tests/cluster/up failed:\n{up.stdout}\n{up.stderr}"
+        yield LocalCluster(d / "kubeconfig")
+    finally:
+        subprocess.run([str(ROOT / "tests/cluster/down"), str(d)], text=True, capture_output=True)
+
+
+def audit_events(audit: Path, start: int) -> Iterator[dict]:
+    """The local cluster's audit log events (tests/cluster/up writes it) after byte `start`;
+    a line the API server is still writing is skipped."""
+    with audit.open() as f:
+        f.seek(start)
+        for line in f:
+            try:
+                yield json.loads(line)
+            except ValueError:
+                continue

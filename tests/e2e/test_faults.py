@@ -9,7 +9,6 @@ the restart verb), so they run on a cluster started by tests/cluster/up."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import threading
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from faults import FaultProxy
-from harness import ROOT, TF_BIN, hcl, provider_block, wait_until
+from harness import ROOT, TF_BIN, audit_events, hcl, provider_block, started_cluster, wait_until
 from test_cluster import app, write
 
 OWNER = "jke.dev/owner"
@@ -96,15 +95,8 @@ def test_twenty_apps_apply_plan_and_destroy_through_a_fifth_of_requests_failing(
 def own_cluster(tmp_path_factory):
     """A cluster of these tests' own: a restarted API server backs the controller manager's
     work queues off for a while, which must not slow the tests that share the main cluster."""
-    from conftest import LocalCluster
-
-    d = tmp_path_factory.mktemp("restarted-cluster")
-    up = subprocess.run([str(ROOT / "tests/cluster/up"), str(d)], text=True, capture_output=True)
-    try:
-        assert up.returncode == 0, f"tests/cluster/up failed:\n{up.stderr}"
-        yield LocalCluster(d / "kubeconfig")
-    finally:
-        subprocess.run([str(ROOT / "tests/cluster/down"), str(d)], text=True, capture_output=True)
+    with started_cluster(tmp_path_factory.mktemp("restarted-cluster")) as c:
+        yield c
 
 
 @pytest.fixture
@@ -170,21 +162,15 @@ def test_api_server_restarted_during_apply_then_apply_converges_with_no_orphans(
 def watching_deployments(audit: Path, start: int, namespace: str) -> bool:
     """Whether the audit log, after byte `start`, shows the provider (no User-Agent) watching
     Deployments in `namespace`."""
-    with audit.open() as f:
-        f.seek(start)
-        for line in f:
-            try:
-                e = json.loads(line)
-            except ValueError:
-                continue
-            ref = e.get("objectRef") or {}
-            if (
-                e.get("verb") == "watch"
-                and not e.get("userAgent")
-                and ref.get("resource") == "deployments"
-                and ref.get("namespace") == namespace
-            ):
-                return True
+    for e in audit_events(audit, start):
+        ref = e.get("objectRef") or {}
+        if (
+            e.get("verb") == "watch"
+            and not e.get("userAgent")
+            and ref.get("resource") == "deployments"
+            and ref.get("namespace") == namespace
+        ):
+            return True
     return False
 
 

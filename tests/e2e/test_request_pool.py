@@ -6,28 +6,22 @@ send one)."""
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import datetime
 from pathlib import Path
 
+from harness import audit_events
 from test_cluster import app, config, write
 
 
 def provider_requests(audit: Path, start: int) -> list[dict]:
     """The provider's finished requests after byte `start` of the audit log, watches left out:
     a watch holds no place in the pool once its response has started."""
-    out = []
-    with audit.open() as f:
-        f.seek(start)
-        for line in f:
-            try:
-                e = json.loads(line)
-            except ValueError:
-                continue
-            if e.get("stage") == "ResponseComplete" and not e.get("userAgent") and e.get("verb") != "watch":
-                out.append(e)
-    return out
+    return [
+        e
+        for e in audit_events(audit, start)
+        if e.get("stage") == "ResponseComplete" and not e.get("userAgent") and e.get("verb") != "watch"
+    ]
 
 
 def most_at_once(events: list[dict]) -> int:
