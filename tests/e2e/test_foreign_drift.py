@@ -146,6 +146,39 @@ def test_an_extra_service_port_and_a_token_mount_are_drift_and_removed(cluster, 
     assert r.code == 0, str(r)
 
 
+def test_labels_applied_through_another_api_version_are_drift_and_removed(cluster, tf, namespace):
+    write(tf, config(cluster, namespace))
+    tf.apply()
+    # Another tool's server-side apply through autoscaling/v1: its managed-fields entry is
+    # recorded in that version, not in the autoscaling/v2 the provider applies.
+    server_side_apply(
+        cluster,
+        f"/apis/autoscaling/v1/namespaces/{namespace}/horizontalpodautoscalers/web",
+        {
+            "apiVersion": "autoscaling/v1",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "web", "labels": {"team": "other"}, "annotations": {"owner": "other-tool"}},
+        },
+        "other-tool",
+    )
+    drift = planned_drift(tf)
+    assert drift["HorizontalPodAutoscaler/web: metadata.labels.team"] == "other (set by other-tool)", drift
+    assert drift["HorizontalPodAutoscaler/web: metadata.annotations.owner"] == "other-tool (set by other-tool)", drift
+    tf.apply()
+    hpa = cluster.api_client.call_api(
+        f"/apis/autoscaling/v2/namespaces/{namespace}/horizontalpodautoscalers/web",
+        "GET",
+        header_params={"Accept": "application/json"},
+        response_type="object",
+        auth_settings=["BearerToken"],
+        _return_http_data_only=True,
+    )
+    assert "team" not in (hpa["metadata"].get("labels") or {}), hpa["metadata"]
+    assert "owner" not in (hpa["metadata"].get("annotations") or {}), hpa["metadata"]
+    r = tf.plan_exitcode()
+    assert r.code == 0, str(r)
+
+
 def test_kubectl_set_env_is_removed_by_apply_and_the_plan_converges(cluster, tf, namespace):
     write(tf, config(cluster, namespace, env={"LOG": "info"}))
     tf.apply()

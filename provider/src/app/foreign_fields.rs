@@ -292,13 +292,16 @@ pub fn drift(live: &Json, rendered: &Json, policy: &Policy) -> BTreeMap<String, 
 /// The `metadata.managedFields` to write before applying `rendered`, so that the apply
 /// removes every field other managers added: each such field moves from its manager's entry
 /// to the provider's own Apply entry, whose next apply no longer has it. `None` when there
-/// is nothing to take. Entries made in another API version are left alone (their paths are
-/// that version's).
+/// is nothing to take. From an entry made in another API version (an autoscaling/v1 apply
+/// to the HPA) only `metadata` fields are taken: their paths are the same in every version,
+/// while its other paths are that version's (and the HPA's v1 spec fields all map onto
+/// fields JKE renders and forces anyway).
 pub fn take_over(live: &Json, rendered: &Json, policy: &Policy) -> Option<Json> {
     let api_version = live["apiVersion"].as_str().unwrap_or_default();
+    let metadata = Step::Field("metadata".to_string());
     let found: Vec<Found> = find(live, rendered, policy)
         .into_iter()
-        .filter(|f| f.entry.api_version == api_version)
+        .filter(|f| f.entry.api_version == api_version || f.leaf.path.first() == Some(&metadata))
         .collect();
     if found.is_empty() {
         return None;
@@ -536,6 +539,32 @@ mod tests {
         assert_eq!(drift(&taken, &rendered(), &POLICY), BTreeMap::new());
         assert_eq!(take_over(&taken, &rendered(), &POLICY), None);
         assert_eq!(mf::entries(&taken).len(), 5, "the other entries are kept");
+    }
+
+    #[test]
+    fn metadata_applied_in_another_api_version_is_taken_over_and_its_spec_left() {
+        let rendered = json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "web", "labels": {"app": "web"}}, "spec": {"maxReplicas": 5}});
+        let mut live = rendered.clone();
+        live["metadata"]["labels"]["team"] = json!("other");
+        live["metadata"]["managedFields"] = json!([
+            {"manager": "jke", "operation": "Apply", "apiVersion": "autoscaling/v2", "fieldsType": "FieldsV1",
+             "fieldsV1": {"f:metadata": {"f:labels": {"f:app": {}}}, "f:spec": {"f:maxReplicas": {}}}},
+            {"manager": "other-tool", "operation": "Apply", "apiVersion": "autoscaling/v1", "fieldsType": "FieldsV1",
+             "fieldsV1": {"f:metadata": {"f:labels": {"f:team": {}}}, "f:spec": {"f:targetCPUUtilizationPercentage": {}}}}
+        ]);
+        let Some(mfs) = take_over(&live, &rendered, &POLICY) else {
+            panic!("the label is to be taken over");
+        };
+        assert_eq!(
+            mfs,
+            json!([
+                {"manager": "jke", "operation": "Apply", "apiVersion": "autoscaling/v2", "fieldsType": "FieldsV1",
+                 "fieldsV1": {"f:metadata": {"f:labels": {"f:app": {}, "f:team": {}}}, "f:spec": {"f:maxReplicas": {}}}},
+                {"manager": "other-tool", "operation": "Apply", "apiVersion": "autoscaling/v1", "fieldsType": "FieldsV1",
+                 "fieldsV1": {"f:spec": {"f:targetCPUUtilizationPercentage": {}}}}
+            ])
+        );
     }
 
     #[test]
