@@ -4,7 +4,6 @@
 use super::client::Cluster;
 use super::error::KubeError;
 use super::object::ObjectRef;
-use super::retry::retry;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::Value as Json;
 use std::time::Duration;
@@ -40,7 +39,7 @@ impl Cluster {
         let api = self.api(r);
         let patch = Patch::Apply(object);
         // Server-side apply is idempotent: sending it again after a lost answer is safe.
-        retry("apply", || api.patch(&r.name, &params, &patch))
+        self.retry("apply", || api.patch(&r.name, &params, &patch))
             .await
             .map_err(|e| self.err(e, format!("apply {}", r.describe())))?;
         Ok(())
@@ -66,7 +65,7 @@ impl Cluster {
         let api = self.api(r);
         let patch = Patch::Merge(&patch);
         // Guarded by resourceVersion: a repeat after a lost answer fails with 409, not twice.
-        retry("take over fields", || api.patch(&r.name, &params, &patch))
+        self.retry("take over fields", || api.patch(&r.name, &params, &patch))
             .await
             .map_err(|e| self.err(e, format!("take over fields of {}", r.describe())))?;
         Ok(())
@@ -127,7 +126,7 @@ impl Cluster {
             Api::namespaced(self.client.clone(), namespace);
         let patch = serde_json::json!({ "spec": { "replicas": replicas } });
         let (params, patch) = (PatchParams::default(), Patch::Merge(&patch));
-        retry("scale", || api.patch_scale(name, &params, &patch))
+        self.retry("scale", || api.patch_scale(name, &params, &patch))
             .await
             .map_err(|e| self.err(e, format!("scale Deployment/{namespace}/{name}")))?;
         Ok(())

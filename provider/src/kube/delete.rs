@@ -4,7 +4,7 @@ use super::client::Cluster;
 use super::error::KubeError;
 use super::object::{ObjectRef, ResourceType};
 use super::read::is_404;
-use super::retry::{self, retry};
+use super::retry;
 use futures::future::try_join_all;
 use futures::{StreamExt, TryStreamExt};
 use kube::api::{DeleteParams, ListParams, PropagationPolicy, WatchEvent, WatchParams};
@@ -36,11 +36,11 @@ impl Cluster {
         };
         let api = self.api(r);
         // A delete whose answer was lost may have happened: the retry's 404 is success.
-        match retry("delete", || api.delete(&r.name, &dp)).await {
+        match self.retry("delete", || api.delete(&r.name, &dp)).await {
             Ok(_) => Ok(()),
             Err(e) if is_404(&e) => Ok(()),
             Err(kube::Error::Api(s)) if s.code == 409 => {
-                match retry("get", || api.get_opt(&r.name)).await {
+                match self.retry("get", || api.get_opt(&r.name)).await {
                     Ok(None) => Ok(()),
                     Ok(Some(o)) if o.metadata.deletion_timestamp.is_some() => Ok(()),
                     _ => Err(KubeError::Api {
@@ -128,7 +128,9 @@ impl Cluster {
         let api = self.api(r);
         let fail = |e| self.err(e, format!("wait for the deletion of {}", r.describe()));
         loop {
-            let read = retry::until("get", deadline, || api.get_opt(&r.name)).await;
+            let read = self
+                .retry_until("get", deadline, || api.get_opt(&r.name))
+                .await;
             let Some(obj) = read.map_err(fail)? else {
                 return Ok(());
             };
@@ -137,7 +139,9 @@ impl Cluster {
                 .fields(&format!("metadata.name={}", r.name))
                 .timeout(WATCH_SECONDS);
             tracing::debug!(object = %r.describe(), "watching until deleted");
-            let opened = retry::until("watch", deadline, || api.watch(&params, &version)).await;
+            let opened = self
+                .retry_until("watch", deadline, || api.watch(&params, &version))
+                .await;
             let mut events = opened.map_err(fail)?.boxed();
             loop {
                 match events.try_next().await {
@@ -193,7 +197,8 @@ impl Cluster {
         let fail = |e| self.err(e, format!("wait until no {} match {selector}", ty.plural));
         let lp = ListParams::default().labels(selector);
         loop {
-            let list = retry::until("list", deadline, || api.list_metadata(&lp))
+            let list = self
+                .retry_until("list", deadline, || api.list_metadata(&lp))
                 .await
                 .map_err(fail)?;
             let mut left: BTreeSet<String> = list
@@ -208,7 +213,9 @@ impl Cluster {
             let params = WatchParams::default()
                 .labels(selector)
                 .timeout(WATCH_SECONDS);
-            let opened = retry::until("watch", deadline, || api.watch(&params, &version)).await;
+            let opened = self
+                .retry_until("watch", deadline, || api.watch(&params, &version))
+                .await;
             let mut events = opened.map_err(fail)?.boxed();
             loop {
                 let event = match events.try_next().await {

@@ -7,13 +7,24 @@
 //!
 //! What a retry must mean is the caller's business: server-side apply is idempotent, a GET or
 //! LIST reads again, and a delete whose first try may have happened treats a 404 as success.
+//!
+//! Until the API server has answered a client once ([`Contact`]), a failed connection is
+//! retried for [`FIRST_CONTACT_BUDGET`] only: it is nearly always a wrong address or a cluster
+//! that is down, and the user wants to hear so at once. After an answer it is a restart or a
+//! network blip, worth the whole budget.
 
 use std::hash::{BuildHasher, Hasher};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::time::Instant;
 
 /// How long one request is retried when its caller has no deadline of its own.
 pub const DEFAULT_BUDGET: Duration = Duration::from_secs(30);
+/// How long failed connections are retried before the API server has ever answered, counted
+/// from the client's first try: four or five tries with the backoff below, enough for a local
+/// API server that is restarting (a few seconds) and far less than a user waits for a typo.
+pub const FIRST_CONTACT_BUDGET: Duration = Duration::from_secs(5);
 /// First wait, and the longest one.
 const BASE: Duration = Duration::from_millis(200);
 const CAP: Duration = Duration::from_secs(5);
@@ -120,6 +131,38 @@ pub fn next_delay(
     (now + delay <= deadline).then_some(delay)
 }
 
+/// Whether the API server has answered one client yet (any HTTP answer shows that the address
+/// is right and something serves it), and when that client first tried. One per client.
+#[derive(Debug, Default)]
+pub struct Contact {
+    answered: AtomicBool,
+    first_try: OnceLock<Instant>,
+}
+
+impl Contact {
+    fn trying(&self, now: Instant) {
+        self.first_try.get_or_init(|| now);
+    }
+
+    fn answered(&self) {
+        self.answered.store(true, Ordering::Relaxed);
+    }
+
+    /// Until when a failure for `why` is retried, for a request whose own deadline is
+    /// `deadline`: a failed connection before any answer only within the first-contact
+    /// budget (shared by all requests, so a run that never reaches the server fails once).
+    fn retry_deadline(&self, why: &Retryable, deadline: Instant) -> Instant {
+        match self.first_try.get() {
+            Some(&first)
+                if *why == Retryable::Connection && !self.answered.load(Ordering::Relaxed) =>
+            {
+                deadline.min(first + FIRST_CONTACT_BUDGET)
+            }
+            _ => deadline,
+        }
+    }
+}
+
 /// A number in [0, 1) from the process's random hash keys and the clock.
 fn jitter() -> f64 {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
@@ -132,22 +175,36 @@ fn jitter() -> f64 {
 }
 
 /// Run `send` until it succeeds, fails in a way a retry cannot fix, or the next try would
-/// start after `deadline`. `what` names the request in the log.
-pub async fn until<T, F, Fut>(what: &str, deadline: Instant, mut send: F) -> Result<T, kube::Error>
+/// start after `deadline` (or after the first-contact budget, see [`Contact`]). `what` names
+/// the request in the log.
+pub async fn until<T, F, Fut>(
+    contact: &Contact,
+    what: &str,
+    deadline: Instant,
+    mut send: F,
+) -> Result<T, kube::Error>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, kube::Error>>,
 {
     let mut attempt = 0;
     loop {
+        contact.trying(Instant::now());
         let e = match send().await {
-            Ok(v) => return Ok(v),
+            Ok(v) => {
+                contact.answered();
+                return Ok(v);
+            }
             Err(e) => e,
         };
+        if matches!(e, kube::Error::Api(_)) {
+            contact.answered();
+        }
         let Some(why) = classify(&e) else {
             return Err(e);
         };
-        let Some(delay) = next_delay(&why, attempt, Instant::now(), deadline, jitter()) else {
+        let until = contact.retry_deadline(&why, deadline);
+        let Some(delay) = next_delay(&why, attempt, Instant::now(), until, jitter()) else {
             return Err(e);
         };
         tracing::warn!(request = what, attempt = attempt + 1, delay_ms = delay.as_millis() as u64, error = %e, "transient API error; retrying");
@@ -156,13 +213,29 @@ where
     }
 }
 
-/// [`until`] with the default budget from now.
-pub async fn retry<T, F, Fut>(what: &str, send: F) -> Result<T, kube::Error>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, kube::Error>>,
-{
-    until(what, Instant::now() + DEFAULT_BUDGET, send).await
+impl super::Cluster {
+    /// [`until`] for this cluster's client, with the default budget from now.
+    pub async fn retry<T, F, Fut>(&self, what: &str, send: F) -> Result<T, kube::Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, kube::Error>>,
+    {
+        until(&self.contact, what, Instant::now() + DEFAULT_BUDGET, send).await
+    }
+
+    /// [`until`] for this cluster's client.
+    pub async fn retry_until<T, F, Fut>(
+        &self,
+        what: &str,
+        deadline: Instant,
+        send: F,
+    ) -> Result<T, kube::Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, kube::Error>>,
+    {
+        until(&self.contact, what, deadline, send).await
+    }
 }
 
 #[cfg(test)]
@@ -278,6 +351,51 @@ mod tests {
             next_delay(&internal, MAX_INTERNAL_ERROR_RETRIES, now, far, 0.0),
             None
         );
+    }
+
+    #[test]
+    fn before_any_answer_failed_connections_get_the_first_contact_budget_only() {
+        let contact = Contact::default();
+        let t = Instant::now();
+        let far = t + Duration::from_secs(300);
+        contact.trying(t);
+        // The budget counts from the client's first try, whichever request it was.
+        contact.trying(t + Duration::from_secs(3));
+        let conn = Retryable::Connection;
+        assert_eq!(contact.retry_deadline(&conn, far), t + FIRST_CONTACT_BUDGET);
+        let soon = t + Duration::from_secs(1);
+        assert_eq!(contact.retry_deadline(&conn, soon), soon);
+        // An overloaded server did answer: its 503 gets the request's whole budget.
+        let busy = Retryable::Unavailable { retry_after: None };
+        assert_eq!(contact.retry_deadline(&busy, far), far);
+        contact.answered();
+        assert_eq!(contact.retry_deadline(&conn, far), far);
+    }
+
+    #[tokio::test]
+    async fn until_gives_up_on_an_unreachable_server_at_once_but_not_on_one_that_answered() {
+        use std::sync::atomic::AtomicU32;
+        let refused = || kube::Error::Service(Box::new(io(std::io::ErrorKind::ConnectionRefused)));
+        let tries = AtomicU32::new(0);
+        let send = || {
+            tries.fetch_add(1, Ordering::Relaxed);
+            async { Err::<(), _>(refused()) }
+        };
+        // Nothing answered since the first try, a budget ago: one more try, however far the
+        // request's own deadline.
+        let contact = Contact::default();
+        let first = Instant::now().checked_sub(FIRST_CONTACT_BUDGET);
+        contact.trying(first.unwrap_or_else(Instant::now));
+        let far = Instant::now() + Duration::from_secs(60);
+        assert!(until(&contact, "get", far, send).await.is_err());
+        assert_eq!(tries.swap(0, Ordering::Relaxed), 1);
+        // Any answer (a 404 too) shows the server is there: connections failing after it are
+        // retried until the request's deadline (tries at about 0, 0.1 and 0.3 s).
+        let missing = until(&contact, "get", far, || async { Err::<(), _>(api(404, 0)) }).await;
+        assert!(matches!(missing, Err(kube::Error::Api(_))));
+        let deadline = Instant::now() + Duration::from_millis(700);
+        assert!(until(&contact, "get", deadline, send).await.is_err());
+        assert!(tries.load(Ordering::Relaxed) >= 3, "{tries:?}");
     }
 
     #[test]

@@ -105,7 +105,7 @@ impl Cluster {
                 .fields(&format!("metadata.name={name}"))
                 .timeout(WATCH_SECONDS);
             let opened = tokio::select! {
-                w = retry::until("watch", deadline, || api.watch(&params, &version)) => w.map_err(fail),
+                w = self.retry_until("watch", deadline, || api.watch(&params, &version)) => w.map_err(fail),
                 _ = tokio::time::sleep_until(deadline) => {
                     return Err(self.timed_out(namespace, name, &d, timeout, &last).await);
                 }
@@ -171,7 +171,7 @@ impl Cluster {
         deadline: tokio::time::Instant,
     ) -> Result<Deployment, KubeError> {
         let read = tokio::select! {
-            read = retry::until("get", deadline, || api.get(name)) => read,
+            read = self.retry_until("get", deadline, || api.get(name)) => read,
             // Retries end before the deadline; this only bounds a request hanging past it.
             _ = tokio::time::sleep_until(deadline) => {
                 return Err(KubeError::Rollout {
