@@ -119,7 +119,8 @@ impl Cluster {
 
     /// Returns when `r` no longer exists: one GET, then a watch on that one object from
     /// the version read until it is deleted (again after the server ends a watch, or after
-    /// the connection broke). Transient errors are retried until `deadline`.
+    /// the connection broke; paced by [`retry::Reopen`]). Transient errors are retried until
+    /// `deadline`.
     async fn wait_gone(
         &self,
         r: &ObjectRef,
@@ -127,7 +128,9 @@ impl Cluster {
     ) -> Result<(), KubeError> {
         let api = self.api(r);
         let fail = |e| self.err(e, format!("wait for the deletion of {}", r.describe()));
+        let mut reopen = retry::Reopen::default();
         loop {
+            reopen.pause("deletion", deadline).await;
             let read = self
                 .retry_until("get", deadline, || api.get_opt(&r.name))
                 .await;
@@ -149,7 +152,7 @@ impl Cluster {
                     // The version read is too old to watch from, the server ended the watch,
                     // or the connection broke: read again.
                     Ok(Some(WatchEvent::Error(_)) | None) => break,
-                    Ok(Some(_)) => {}
+                    Ok(Some(_)) => reopen.delivered(),
                     Err(e) if retry::classify(&e).is_some() => break,
                     Err(e) => return Err(fail(e)),
                 }
@@ -196,7 +199,9 @@ impl Cluster {
         let api = self.api_in(ty, Some(namespace));
         let fail = |e| self.err(e, format!("wait until no {} match {selector}", ty.plural));
         let lp = ListParams::default().labels(selector);
+        let mut reopen = retry::Reopen::default();
         loop {
+            reopen.pause("deletion", deadline).await;
             let list = self
                 .retry_until("list", deadline, || api.list_metadata(&lp))
                 .await
@@ -225,6 +230,9 @@ impl Cluster {
                     Err(e) if retry::classify(&e).is_some() => break,
                     Err(e) => return Err(fail(e)),
                 };
+                if !matches!(event, WatchEvent::Error(_)) {
+                    reopen.delivered();
+                }
                 match event {
                     WatchEvent::Added(o) => left.extend(o.metadata.name),
                     WatchEvent::Deleted(o) => {

@@ -11,7 +11,8 @@
 //! Until the API server has answered a client once ([`Contact`]), a failed connection is
 //! retried for [`FIRST_CONTACT_BUDGET`] only: it is nearly always a wrong address or a cluster
 //! that is down, and the user wants to hear so at once. After an answer it is a restart or a
-//! network blip, worth the whole budget.
+//! network blip, worth the whole budget. A watch that breaks right after it opened is opened
+//! again with the same backoff ([`Reopen`]), so a sick API server sees no hot loop.
 
 use std::hash::{BuildHasher, Hasher};
 use std::sync::OnceLock;
@@ -25,6 +26,9 @@ pub const DEFAULT_BUDGET: Duration = Duration::from_secs(30);
 /// from the client's first try: four or five tries with the backoff below, enough for a local
 /// API server that is restarting (a few seconds) and far less than a user waits for a typo.
 pub const FIRST_CONTACT_BUDGET: Duration = Duration::from_secs(5);
+/// A watch open this long (or one that delivered an event) was healthy: its next break
+/// starts the re-open backoff over. Twice the longest backoff wait.
+const WATCH_HEALTHY: Duration = Duration::from_secs(10);
 /// First wait, and the longest one.
 const BASE: Duration = Duration::from_millis(200);
 const CAP: Duration = Duration::from_secs(5);
@@ -159,6 +163,52 @@ impl Contact {
                 deadline.min(first + FIRST_CONTACT_BUDGET)
             }
             _ => deadline,
+        }
+    }
+}
+
+/// Paces the re-opening of one watch: the first open goes at once; after the watch ended or
+/// broke, the next waits as a retry would, longer each time it breaks again soon, starting
+/// over once a watch delivered an event or stayed open [`WATCH_HEALTHY`].
+#[derive(Debug, Default)]
+pub struct Reopen {
+    breaks: u32,
+    last_open: Option<Instant>,
+}
+
+impl Reopen {
+    /// The wait before opening the watch at `now` (after it, the open counts as done); never
+    /// past `deadline`. `jitter` in [0, 1) as for [`next_delay`].
+    pub fn before_open(&mut self, now: Instant, deadline: Instant, jitter: f64) -> Duration {
+        let Some(last) = self.last_open else {
+            self.last_open = Some(now);
+            return Duration::ZERO;
+        };
+        if now.saturating_duration_since(last) >= WATCH_HEALTHY {
+            self.breaks = 0;
+        }
+        let delay = next_delay(&Retryable::Connection, self.breaks, now, deadline, jitter)
+            .unwrap_or_else(|| deadline.saturating_duration_since(now));
+        self.breaks = self.breaks.saturating_add(1);
+        self.last_open = Some(now + delay);
+        delay
+    }
+
+    /// The watch delivered an event: it works, its next break is a first one.
+    pub fn delivered(&mut self) {
+        self.breaks = 0;
+    }
+
+    /// Sleep as [`Reopen::before_open`] says, before opening the watch `what`.
+    pub async fn pause(&mut self, what: &str, deadline: Instant) {
+        let delay = self.before_open(Instant::now(), deadline, jitter());
+        if !delay.is_zero() {
+            tracing::debug!(
+                watch = what,
+                delay_ms = delay.as_millis() as u64,
+                "opening the watch again"
+            );
+            tokio::time::sleep(delay).await;
         }
     }
 }
@@ -396,6 +446,50 @@ mod tests {
         let deadline = Instant::now() + Duration::from_millis(700);
         assert!(until(&contact, "get", deadline, send).await.is_err());
         assert!(tries.load(Ordering::Relaxed) >= 3, "{tries:?}");
+    }
+
+    #[test]
+    fn a_watch_breaking_again_soon_is_reopened_with_a_growing_wait() {
+        let t = Instant::now();
+        let far = t + Duration::from_secs(600);
+        let mut reopen = Reopen::default();
+        // The first open goes at once.
+        assert_eq!(reopen.before_open(t, far, 0.0), Duration::ZERO);
+        // Each break right after the open waits longer, as retries do.
+        let mut now = t;
+        let mut waits = Vec::new();
+        for _ in 0..8 {
+            let wait = reopen.before_open(now, far, 0.0);
+            waits.push(wait.as_millis());
+            now += wait + Duration::from_millis(10);
+        }
+        assert_eq!(waits, [100, 200, 400, 800, 1600, 2500, 2500, 2500]);
+        // Jitter spreads the waits.
+        let mut jittered = Reopen::default();
+        jittered.before_open(t, far, 0.0);
+        assert!(jittered.before_open(t, far, 0.9) > Duration::from_millis(100));
+        // A watch that delivered an event worked: its next break starts over.
+        reopen.delivered();
+        assert_eq!(
+            reopen.before_open(now, far, 0.0),
+            Duration::from_millis(100)
+        );
+        assert_eq!(
+            reopen.before_open(now, far, 0.0),
+            Duration::from_millis(200)
+        );
+        // So does one that stayed open a while without events (the server ends each watch).
+        now += WATCH_HEALTHY + Duration::from_secs(1);
+        assert_eq!(
+            reopen.before_open(now, far, 0.0),
+            Duration::from_millis(100)
+        );
+        // No wait ends past the deadline.
+        let close = now + Duration::from_millis(150);
+        assert_eq!(
+            reopen.before_open(now, close, 0.0),
+            Duration::from_millis(150)
+        );
     }
 
     #[test]
