@@ -16,6 +16,10 @@ Faults, each with its share of requests (`FaultProxy(..., shares={...})`):
   (429 with `Retry-After: 1` and `retryAfterSeconds`), nothing forwarded.
 - `delay`: forwarded after 0.5-2 s.
 - `cut`: a watch's stream is reset 0.5-2 s after it opened (other requests are forwarded).
+
+`rules` pick requests by what they are rather than by chance: each `Rule` gives its fault to
+the requests matching its method, path and content type, up to `times` of them (all when
+None), before any share is drawn; `Rule.hits` counts the requests it matched.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import struct
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -35,15 +40,43 @@ import yaml
 FAULTS = ("reset", "lost", "503", "429", "500", "delay", "cut")
 
 
+@dataclass
+class Rule:
+    """`fault` for the requests with this method, whose path (query left out) is `path` and
+    whose Content-Type starts with `content_type` (None: any); `watch` True or False picks
+    watches or other requests only. `cut_after`: seconds a cut watch stays open."""
+
+    fault: str
+    method: str | None = None
+    path: str | None = None
+    content_type: str | None = None
+    watch: bool | None = None
+    times: int | None = None
+    cut_after: float | None = None
+    hits: int = 0
+
+    def matches(self, method: str, path: str, content_type: str, watch: bool) -> bool:
+        return (
+            (self.times is None or self.hits < self.times)
+            and self.method in (None, method)
+            and self.path in (None, path)
+            and (self.content_type is None or content_type.startswith(self.content_type))
+            and self.watch in (None, watch)
+        )
+
+
 class FaultProxy:
-    def __init__(self, cluster_dir: Path, upstream: str, shares: dict[str, float], seed: int = 14):
-        unknown = set(shares) - set(FAULTS)
+    def __init__(
+        self, cluster_dir: Path, upstream: str, shares: dict[str, float], seed: int = 14, rules: list[Rule] | None = None
+    ):
+        unknown = (set(shares) | {r.fault for r in rules or []}) - set(FAULTS)
         assert not unknown, f"unknown faults {unknown}"
         assert sum(shares.values()) <= 1.0
         self.dir = cluster_dir
         host, port = upstream.removeprefix("https://").rsplit(":", 1)
         self.upstream = (host, int(port))
         self.shares = dict(shares)
+        self.rules = list(rules or [])
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
         self.injected: Counter[str] = Counter()
@@ -76,6 +109,25 @@ class FaultProxy:
     def stop(self):
         self.stopped = True
         self.sock.close()
+
+    def _rule(self, head: bytes) -> Rule | None:
+        """The first rule matching the request whose head is `head` (counted as a hit)."""
+        method, target = (head.split(b"\r\n", 1)[0].decode("latin-1").split(" ") + ["", ""])[:2]
+        path, _, query = target.partition("?")
+        content_type = ""
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.strip().lower() == "content-type":
+                content_type = value.strip()
+        watch = "watch=" in query
+        with self.lock:
+            for r in self.rules:
+                if r.matches(method, path, content_type, watch):
+                    r.hits += 1
+                    self.requests += 1
+                    self.injected[r.fault] += 1
+                    return r
+        return None
 
     def _pick(self, watch: bool) -> str | None:
         with self.lock:
@@ -112,7 +164,8 @@ class FaultProxy:
             if head is None:
                 return
             request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
-            fault = self._pick(watch="watch=" in request_line)
+            rule = self._rule(head)
+            fault = rule.fault if rule else self._pick(watch="watch=" in request_line)
             if fault == "reset":
                 return _reset(conn)
             if fault in ("503", "429", "500"):
@@ -125,7 +178,10 @@ class FaultProxy:
                 # Let the API server do it, read its answer, and drop that.
                 _relay(conn, up, until=None, to_client=False)
                 return _reset(conn)
-            cut = time.monotonic() + 0.5 + 1.5 * self.rng.random() if fault == "cut" else None
+            cut = None
+            if fault == "cut":
+                after = rule.cut_after if rule and rule.cut_after is not None else 0.5 + 1.5 * self.rng.random()
+                cut = time.monotonic() + after
             _relay(conn, up, until=cut, to_client=True)
             if cut is not None:
                 return _reset(conn)

@@ -1,7 +1,9 @@
 """Transient faults between the provider and the API server (issue 14, sections 3 and 5):
 refused and reset connections, answers lost after the server acted, 429/500/503, delays and
 broken watches are retried within the operation's deadline, and an API server restarted in the
-middle of an apply or of a rollout wait changes nothing about the outcome.
+middle of an apply or of a rollout wait changes nothing about the outcome. Targeted faults
+(`faults.Rule`): the lost answer of the managed-fields take-over, and a rollout watch cut as
+soon as it opens.
 
 Faults come from `faults.FaultProxy` (a TLS-terminating loopback proxy in front of the local
 cluster) and `tests/cluster/restart`. These tests need the cluster's directory (certificates,
@@ -16,7 +18,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from faults import FaultProxy
+from faults import FaultProxy, Rule
 from harness import ROOT, TF_BIN, audit_events, hcl, provider_block, started_cluster, wait_until
 from test_cluster import app, write
 
@@ -89,6 +91,70 @@ def test_twenty_apps_apply_plan_and_destroy_through_a_fifth_of_requests_failing(
     assert proxy.requests > 200, proxy.requests
     share = sum(proxy.injected.values()) / proxy.requests
     assert 0.12 < share < 0.28, f"{share:.0%} of {proxy.requests} requests failed: {dict(proxy.injected)}"
+
+
+def test_a_lost_answer_to_the_take_over_of_foreign_fields_still_converges(cluster, tf, namespace, tmp_path):
+    """The managedFields patch that hands a foreign field to the provider is guarded by the
+    object's resourceVersion: when the server did it but its answer was lost, the retry meets
+    a 409. The apply reads the object again, finds nothing left to take over, and goes on."""
+    d = cluster_dir(cluster)
+    body = app(extra='  env = { LOG = "info" }\n')
+    write(tf, config(cluster.kubeconfig, cluster.context, namespace, body))
+    tf.run("init")
+    tf.apply()
+    # kubectl set env deployment/web DEBUG=1
+    cluster.apps.patch_namespaced_deployment(
+        "web",
+        namespace,
+        {"spec": {"template": {"spec": {"containers": [{"name": "web", "env": [{"name": "DEBUG", "value": "1"}]}]}}}},
+        field_manager="kubectl-set",
+    )
+    # The take-over is the only merge patch of the Deployment itself (scaling goes to /scale).
+    take_over = Rule(
+        "lost",
+        method="PATCH",
+        path=f"/apis/apps/v1/namespaces/{namespace}/deployments/web",
+        content_type="application/merge-patch+json",
+        times=1,
+    )
+    proxy = FaultProxy(d, cluster.server, {}, rules=[take_over])
+    try:
+        kubeconfig = proxy.kubeconfig(tmp_path / "proxied-kubeconfig")
+        write(tf, config(kubeconfig, cluster.context, namespace, body))
+        applied = tf.apply(check=False)
+    finally:
+        proxy.stop()
+    assert take_over.hits == 1, "the take-over patch never went through the proxy"
+    assert applied.code == 0, str(applied)
+    dep = cluster.apps.read_namespaced_deployment("web", namespace)
+    env = {e.name: e.value for e in dep.spec.template.spec.containers[0].env}
+    assert env == {"LOG": "info"}, env
+    write(tf, config(cluster.kubeconfig, cluster.context, namespace, body))
+    plan = tf.plan_exitcode()
+    assert plan.code == 0, f"the plan after apply is not empty:\n{plan}"
+
+
+def test_a_rollout_watch_cut_right_after_it_opens_is_reopened_with_backoff(cluster, tf, namespace, tmp_path):
+    """A watch that breaks as soon as it opened (a sick API server or proxy) is opened again
+    after a growing wait, not in a hot loop until the rollout's deadline."""
+    d = cluster_dir(cluster)
+    cut = Rule("cut", method="GET", path=f"/apis/apps/v1/namespaces/{namespace}/deployments", watch=True, cut_after=0.05)
+    proxy = FaultProxy(d, cluster.server, {}, rules=[cut])
+    # Pods that never schedule: the wait lasts its whole timeout.
+    body = (
+        'resource "jke_application" "web" {\n  name  = "web"\n  image = "nginx:1.27"\n  port  = 80\n'
+        '  node_selector = { pool = "does-not-exist" }\n  rollout = { timeout = "10s" }\n}\n'
+    )
+    try:
+        write(tf, config(proxy.kubeconfig(tmp_path / "proxied-kubeconfig"), cluster.context, namespace, body))
+        tf.run("init")
+        applied = tf.apply(check=False)
+    finally:
+        proxy.stop()
+    assert applied.code != 0 and "did not finish within 10s" in " ".join(applied.err.split()), str(applied)
+    # The backoff (0.1-0.2 s growing to 2.5-5 s) allows about 8 opens in 10 s; without it the
+    # watch is opened again every few tens of milliseconds, a hundred times and more.
+    assert 3 <= cut.hits <= 25, f"the rollout watch was opened {cut.hits} times in 10 s"
 
 
 @pytest.fixture(scope="module")

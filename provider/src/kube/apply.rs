@@ -4,7 +4,6 @@
 use super::client::Cluster;
 use super::error::KubeError;
 use super::object::ObjectRef;
-use super::retry::retry;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::Value as Json;
 use std::time::Duration;
@@ -40,7 +39,7 @@ impl Cluster {
         let api = self.api(r);
         let patch = Patch::Apply(object);
         // Server-side apply is idempotent: sending it again after a lost answer is safe.
-        retry("apply", || api.patch(&r.name, &params, &patch))
+        self.retry("apply", || api.patch(&r.name, &params, &patch))
             .await
             .map_err(|e| self.err(e, format!("apply {}", r.describe())))?;
         Ok(())
@@ -66,10 +65,30 @@ impl Cluster {
         let api = self.api(r);
         let patch = Patch::Merge(&patch);
         // Guarded by resourceVersion: a repeat after a lost answer fails with 409, not twice.
-        retry("take over fields", || api.patch(&r.name, &params, &patch))
+        self.retry("take over fields", || api.patch(&r.name, &params, &patch))
             .await
             .map_err(|e| self.err(e, format!("take over fields of {}", r.describe())))?;
         Ok(())
+    }
+
+    /// Set `r`'s managedFields to what `compute` makes of the live object (`None`: nothing to
+    /// change), starting from `live` as just read. Each write is guarded by the version it was
+    /// computed from; a 409 says the object changed since: someone else wrote it, or this very
+    /// write was done but its answer lost (the retry then meets the new version). Either way
+    /// the object is read again and `compute` asked again, [`REWRITE_ROUNDS`] rounds at most.
+    pub async fn rewrite_managed_fields(
+        &self,
+        r: &ObjectRef,
+        live: Json,
+        compute: impl Fn(&Json) -> Option<Json>,
+    ) -> Result<(), KubeError> {
+        rewrite_rounds(
+            live,
+            compute,
+            || self.get(r),
+            |version, managed| async move { self.set_managed_fields(r, &version, &managed).await },
+        )
+        .await
     }
 
     /// Server-side apply of an object whose type may not be served yet (its CRD is being
@@ -127,9 +146,161 @@ impl Cluster {
             Api::namespaced(self.client.clone(), namespace);
         let patch = serde_json::json!({ "spec": { "replicas": replicas } });
         let (params, patch) = (PatchParams::default(), Patch::Merge(&patch));
-        retry("scale", || api.patch_scale(name, &params, &patch))
+        self.retry("scale", || api.patch_scale(name, &params, &patch))
             .await
             .map_err(|e| self.err(e, format!("scale Deployment/{namespace}/{name}")))?;
         Ok(())
+    }
+}
+
+/// Rounds of [`Cluster::rewrite_managed_fields`]: the first write and two more after a 409.
+pub const REWRITE_ROUNDS: u32 = 3;
+
+/// [`Cluster::rewrite_managed_fields`] with the cluster's `read` and guarded `write` (given the
+/// version and the new managedFields) passed in.
+async fn rewrite_rounds<R, RF, W, WF>(
+    live: Json,
+    compute: impl Fn(&Json) -> Option<Json>,
+    mut read: R,
+    mut write: W,
+) -> Result<(), KubeError>
+where
+    R: FnMut() -> RF,
+    RF: std::future::Future<Output = Result<Option<Json>, KubeError>>,
+    W: FnMut(String, Json) -> WF,
+    WF: std::future::Future<Output = Result<(), KubeError>>,
+{
+    let mut live = Some(live);
+    let mut round = 1;
+    loop {
+        // Gone (the apply that follows creates it) or nothing (left) to change: done.
+        let Some(object) = &live else { return Ok(()) };
+        let Some(managed) = compute(object) else {
+            return Ok(());
+        };
+        let version = object["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        match write(version, managed).await {
+            Err(e) if e.is_outdated() && round < REWRITE_ROUNDS => {
+                tracing::debug!(
+                    round,
+                    "the object changed since it was read; reading it again"
+                );
+                round += 1;
+                live = read().await?;
+            }
+            done => return done,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::cell::RefCell;
+
+    fn object(version: &str, foreign: bool) -> Json {
+        json!({ "metadata": { "resourceVersion": version }, "foreign": foreign })
+    }
+
+    /// Takes over when the object still has a foreign field.
+    fn take_over(o: &Json) -> Option<Json> {
+        o["foreign"].as_bool().filter(|&f| f).map(|_| json!([]))
+    }
+
+    fn outdated() -> KubeError {
+        KubeError::Api {
+            action: "take over fields".into(),
+            code: 409,
+            reason: "Conflict".into(),
+            message: "the object has been modified".into(),
+        }
+    }
+
+    /// Runs the rounds against a cluster that answers the writes with `answers` (then Ok) and
+    /// each read with the next of `reads`; returns the result, the versions written and the
+    /// number of reads.
+    async fn rounds(
+        answers: Vec<Result<(), KubeError>>,
+        reads: Vec<Option<Json>>,
+    ) -> (Result<(), KubeError>, Vec<String>, usize) {
+        let answers = RefCell::new(answers.into_iter());
+        let reads = RefCell::new(reads.into_iter());
+        let (written, read) = (RefCell::new(Vec::new()), RefCell::new(0));
+        let result = rewrite_rounds(
+            object("1", true),
+            take_over,
+            || {
+                *read.borrow_mut() += 1;
+                let next = reads.borrow_mut().next().flatten();
+                async move { Ok(next) }
+            },
+            |version, _| {
+                written.borrow_mut().push(version);
+                let answer = answers.borrow_mut().next().unwrap_or(Ok(()));
+                async move { answer }
+            },
+        )
+        .await;
+        (result, written.into_inner(), read.into_inner())
+    }
+
+    #[tokio::test]
+    async fn a_write_done_but_whose_answer_was_lost_is_not_done_again() {
+        // The retry met 409: the version moved because the write happened; nothing is left.
+        let (result, written, read) =
+            rounds(vec![Err(outdated())], vec![Some(object("2", false))]).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(written, ["1"]);
+        assert_eq!(read, 1);
+    }
+
+    #[tokio::test]
+    async fn an_object_changed_meanwhile_is_recomputed_and_written_at_its_new_version() {
+        let (result, written, _) =
+            rounds(vec![Err(outdated())], vec![Some(object("2", true))]).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(written, ["1", "2"]);
+        // Deleted meanwhile: the apply that follows creates it; nothing to take over.
+        let (result, written, _) = rounds(vec![Err(outdated())], vec![None]).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(written, ["1"]);
+    }
+
+    #[tokio::test]
+    async fn rounds_are_bounded_and_other_errors_are_final() {
+        let busy = (2..=9)
+            .map(|v| Some(object(&v.to_string(), true)))
+            .collect();
+        let (result, written, _) = rounds((0..9).map(|_| Err(outdated())).collect(), busy).await;
+        assert!(
+            matches!(result, Err(KubeError::Api { code: 409, .. })),
+            "{result:?}"
+        );
+        assert_eq!(written.len(), REWRITE_ROUNDS as usize);
+        let forbidden = KubeError::Api {
+            action: "take over fields".into(),
+            code: 403,
+            reason: "Forbidden".into(),
+            message: "no".into(),
+        };
+        let (result, written, read) = rounds(vec![Err(forbidden)], vec![]).await;
+        assert!(
+            matches!(result, Err(KubeError::Api { code: 403, .. })),
+            "{result:?}"
+        );
+        assert_eq!((written.len(), read), (1, 0));
+        // Nothing foreign from the start: no write at all.
+        let none = rewrite_rounds(
+            object("1", false),
+            take_over,
+            || async { Ok(None) },
+            |_, _| async { Err(outdated()) },
+        )
+        .await;
+        assert!(none.is_ok());
     }
 }

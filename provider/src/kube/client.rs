@@ -11,6 +11,7 @@ use kube::config::{
     NamedCluster, NamedContext,
 };
 use kube::{Api, Client, Config};
+use std::sync::Arc;
 
 /// A connected, environment-checked cluster.
 #[derive(Clone)]
@@ -18,6 +19,8 @@ pub struct Cluster {
     pub client: Client,
     pub host: String,
     pub settings: ClusterSettings,
+    /// Whether the API server answered this client yet (shared by the clones).
+    pub(super) contact: Arc<super::retry::Contact>,
 }
 
 fn b64(s: &str) -> String {
@@ -141,6 +144,7 @@ impl Cluster {
             client,
             host,
             settings: settings.clone(),
+            contact: Arc::default(),
         };
         Ok((cluster, eks_environment))
     }
@@ -149,12 +153,11 @@ impl Cluster {
     pub async fn environment_marker(&self) -> Result<Option<String>, KubeError> {
         let m = &self.settings.marker;
         let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), &m.namespace);
-        Ok(
-            super::retry::retry("get the environment marker", || api.get_opt(&m.name))
-                .await
-                .map_err(|e| KubeError::from_kube(e, &self.host, &format!("get ConfigMap {m}")))?
-                .and_then(|cm| cm.data.and_then(|d| d.get(&m.key).cloned())),
-        )
+        Ok(self
+            .retry("get the environment marker", || api.get_opt(&m.name))
+            .await
+            .map_err(|e| KubeError::from_kube(e, &self.host, &format!("get ConfigMap {m}")))?
+            .and_then(|cm| cm.data.and_then(|d| d.get(&m.key).cloned())))
     }
 
     /// `jke_cluster`'s own guard, before it reads or writes anything else: the cluster may

@@ -4,7 +4,7 @@ use super::client::Cluster;
 use super::error::KubeError;
 use super::object::{ObjectRef, ResourceType};
 use super::read::is_404;
-use super::retry::{self, retry};
+use super::retry;
 use futures::future::try_join_all;
 use futures::{StreamExt, TryStreamExt};
 use kube::api::{DeleteParams, ListParams, PropagationPolicy, WatchEvent, WatchParams};
@@ -36,11 +36,11 @@ impl Cluster {
         };
         let api = self.api(r);
         // A delete whose answer was lost may have happened: the retry's 404 is success.
-        match retry("delete", || api.delete(&r.name, &dp)).await {
+        match self.retry("delete", || api.delete(&r.name, &dp)).await {
             Ok(_) => Ok(()),
             Err(e) if is_404(&e) => Ok(()),
             Err(kube::Error::Api(s)) if s.code == 409 => {
-                match retry("get", || api.get_opt(&r.name)).await {
+                match self.retry("get", || api.get_opt(&r.name)).await {
                     Ok(None) => Ok(()),
                     Ok(Some(o)) if o.metadata.deletion_timestamp.is_some() => Ok(()),
                     _ => Err(KubeError::Api {
@@ -119,7 +119,8 @@ impl Cluster {
 
     /// Returns when `r` no longer exists: one GET, then a watch on that one object from
     /// the version read until it is deleted (again after the server ends a watch, or after
-    /// the connection broke). Transient errors are retried until `deadline`.
+    /// the connection broke; paced by [`retry::Reopen`]). Transient errors are retried until
+    /// `deadline`.
     async fn wait_gone(
         &self,
         r: &ObjectRef,
@@ -127,8 +128,12 @@ impl Cluster {
     ) -> Result<(), KubeError> {
         let api = self.api(r);
         let fail = |e| self.err(e, format!("wait for the deletion of {}", r.describe()));
+        let mut reopen = retry::Reopen::default();
         loop {
-            let read = retry::until("get", deadline, || api.get_opt(&r.name)).await;
+            reopen.pause("deletion", deadline).await;
+            let read = self
+                .retry_until("get", deadline, || api.get_opt(&r.name))
+                .await;
             let Some(obj) = read.map_err(fail)? else {
                 return Ok(());
             };
@@ -137,7 +142,9 @@ impl Cluster {
                 .fields(&format!("metadata.name={}", r.name))
                 .timeout(WATCH_SECONDS);
             tracing::debug!(object = %r.describe(), "watching until deleted");
-            let opened = retry::until("watch", deadline, || api.watch(&params, &version)).await;
+            let opened = self
+                .retry_until("watch", deadline, || api.watch(&params, &version))
+                .await;
             let mut events = opened.map_err(fail)?.boxed();
             loop {
                 match events.try_next().await {
@@ -145,7 +152,7 @@ impl Cluster {
                     // The version read is too old to watch from, the server ended the watch,
                     // or the connection broke: read again.
                     Ok(Some(WatchEvent::Error(_)) | None) => break,
-                    Ok(Some(_)) => {}
+                    Ok(Some(_)) => reopen.delivered(),
                     Err(e) if retry::classify(&e).is_some() => break,
                     Err(e) => return Err(fail(e)),
                 }
@@ -192,8 +199,11 @@ impl Cluster {
         let api = self.api_in(ty, Some(namespace));
         let fail = |e| self.err(e, format!("wait until no {} match {selector}", ty.plural));
         let lp = ListParams::default().labels(selector);
+        let mut reopen = retry::Reopen::default();
         loop {
-            let list = retry::until("list", deadline, || api.list_metadata(&lp))
+            reopen.pause("deletion", deadline).await;
+            let list = self
+                .retry_until("list", deadline, || api.list_metadata(&lp))
                 .await
                 .map_err(fail)?;
             let mut left: BTreeSet<String> = list
@@ -208,7 +218,9 @@ impl Cluster {
             let params = WatchParams::default()
                 .labels(selector)
                 .timeout(WATCH_SECONDS);
-            let opened = retry::until("watch", deadline, || api.watch(&params, &version)).await;
+            let opened = self
+                .retry_until("watch", deadline, || api.watch(&params, &version))
+                .await;
             let mut events = opened.map_err(fail)?.boxed();
             loop {
                 let event = match events.try_next().await {
@@ -218,6 +230,9 @@ impl Cluster {
                     Err(e) if retry::classify(&e).is_some() => break,
                     Err(e) => return Err(fail(e)),
                 };
+                if !matches!(event, WatchEvent::Error(_)) {
+                    reopen.delivered();
+                }
                 match event {
                     WatchEvent::Added(o) => left.extend(o.metadata.name),
                     WatchEvent::Deleted(o) => {

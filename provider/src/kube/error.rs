@@ -111,6 +111,11 @@ impl KubeError {
         matches!(self, KubeError::Api { code: 404, .. })
     }
 
+    /// 409 to a write guarded by a resourceVersion: the object changed since it was read.
+    pub fn is_outdated(&self) -> bool {
+        matches!(self, KubeError::Api { code: 409, .. })
+    }
+
     /// The identity in use may not do this (RBAC).
     pub fn is_forbidden(&self) -> bool {
         matches!(self, KubeError::Api { code: 403, .. })

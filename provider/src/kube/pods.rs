@@ -3,7 +3,6 @@
 
 use super::client::Cluster;
 use super::error::KubeError;
-use super::retry::retry;
 use futures::{AsyncBufReadExt, Stream, TryStreamExt};
 use k8s_openapi::api::core::v1::{Event, Pod};
 use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope};
@@ -46,7 +45,8 @@ impl Cluster {
     pub async fn list_pods(&self, namespace: &str, selector: &str) -> Result<Vec<Pod>, KubeError> {
         let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
         let lp = ListParams::default().labels(selector);
-        let mut pods = retry("list", || api.list(&lp))
+        let mut pods = self
+            .retry("list", || api.list(&lp))
             .await
             .map_err(|e| {
                 self.kerr(
@@ -72,7 +72,7 @@ impl Cluster {
             + Debug,
     {
         let api: Api<K> = Api::namespaced(self.client.clone(), namespace);
-        retry("get", || api.get_opt(name)).await.map_err(|e| {
+        self.retry("get", || api.get_opt(name)).await.map_err(|e| {
             self.kerr(
                 e,
                 format!("get {}/{name} in namespace {namespace}", K::kind(&())),
@@ -89,7 +89,7 @@ impl Cluster {
             + Debug,
     {
         let api: Api<K> = Api::all(self.client.clone());
-        retry("get", || api.get_opt(name))
+        self.retry("get", || api.get_opt(name))
             .await
             .map_err(|e| self.kerr(e, format!("get {}/{name}", K::kind(&()))))
     }
@@ -108,7 +108,8 @@ impl Cluster {
     {
         let api: Api<K> = Api::namespaced(self.client.clone(), namespace);
         let lp = ListParams::default().labels(selector);
-        let mut names: Vec<String> = retry("list", || api.list_metadata(&lp))
+        let mut names: Vec<String> = self
+            .retry("list", || api.list_metadata(&lp))
             .await
             .map_err(|e| {
                 self.kerr(
@@ -142,7 +143,8 @@ impl Cluster {
             ..LogParams::default()
         };
         let action = format!("read the log of pod {pod} in namespace {namespace}");
-        let reader = retry("log", || api.log_stream(pod, &lp))
+        let reader = self
+            .retry("log", || api.log_stream(pod, &lp))
             .await
             .map_err(|e| self.kerr(e, action.clone()))?;
         let host = self.host.clone();
@@ -157,7 +159,8 @@ impl Cluster {
     pub async fn warning_events(&self, namespace: &str) -> Result<Vec<Event>, KubeError> {
         let api: Api<Event> = Api::namespaced(self.client.clone(), namespace);
         let lp = ListParams::default().fields("type=Warning");
-        let mut events = retry("list", || api.list(&lp))
+        let mut events = self
+            .retry("list", || api.list(&lp))
             .await
             .map_err(|e| self.kerr(e, format!("list events in namespace {namespace}")))?
             .items;

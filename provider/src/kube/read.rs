@@ -4,7 +4,6 @@
 use super::client::Cluster;
 use super::error::KubeError;
 use super::object::{ObjectRef, ResourceType};
-use super::retry::retry;
 use futures::future::join_all;
 use kube::api::{Api, ListParams};
 use serde_json::Value as Json;
@@ -18,7 +17,7 @@ impl Cluster {
     /// GET one object; `None` when it, or its type, does not exist.
     pub async fn get(&self, r: &ObjectRef) -> Result<Option<Json>, KubeError> {
         let api = self.api(r);
-        match retry("get", || api.get(&r.name)).await {
+        match self.retry("get", || api.get(&r.name)).await {
             Ok(o) => Ok(serde_json::to_value(o).ok()),
             Err(e) if is_404(&e) => Ok(None),
             Err(e) => Err(self.err(e, format!("get {}", r.describe()))),
@@ -59,7 +58,7 @@ impl Cluster {
     ) -> Result<Vec<(ObjectRef, Option<String>)>, KubeError> {
         let lp = ListParams::default().labels(selector);
         let api = self.api_in(ty, namespace);
-        match retry("list", || api.list_metadata(&lp)).await {
+        match self.retry("list", || api.list_metadata(&lp)).await {
             Ok(list) => Ok(list
                 .items
                 .into_iter()
@@ -131,7 +130,7 @@ impl Cluster {
     ) -> Result<Vec<Json>, KubeError> {
         let lp = ListParams::default().labels(selector);
         let api = self.api_in(ty, None);
-        match retry("list", || api.list(&lp)).await {
+        match self.retry("list", || api.list(&lp)).await {
             Ok(list) => Ok(list
                 .items
                 .into_iter()
@@ -148,7 +147,7 @@ impl Cluster {
         let api: Api<k8s_openapi::api::apps::v1::Deployment> =
             Api::namespaced(self.client.clone(), namespace);
         let lp = ListParams::default();
-        match retry("list", || api.list_metadata(&lp)).await {
+        match self.retry("list", || api.list_metadata(&lp)).await {
             Ok(list) => Ok(list
                 .items
                 .into_iter()
@@ -180,7 +179,7 @@ impl Cluster {
             None => "every namespace".to_string(),
         };
         let api = self.api_in(ty, namespace);
-        match retry("list", || api.list(&lp)).await {
+        match self.retry("list", || api.list(&lp)).await {
             Ok(list) => {
                 let next = list.metadata.continue_.filter(|t| !t.is_empty());
                 let items = list
@@ -200,7 +199,7 @@ impl Cluster {
     pub async fn namespace_names(&self) -> Result<Vec<String>, KubeError> {
         let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(self.client.clone());
         let lp = ListParams::default();
-        match retry("list", || api.list_metadata(&lp)).await {
+        match self.retry("list", || api.list_metadata(&lp)).await {
             Ok(list) => Ok(list
                 .items
                 .into_iter()

@@ -37,7 +37,7 @@ impl Cluster {
         // The same timestamp again is the same restart: safe to send twice.
         let patch = restart_patch(at);
         let patch = Patch::Merge(&patch);
-        super::retry::retry("restart", || api.patch(name, &params, &patch))
+        self.retry("restart", || api.patch(name, &params, &patch))
             .await
             .map_err(|e| {
                 KubeError::from_kube(

@@ -7,13 +7,28 @@
 //!
 //! What a retry must mean is the caller's business: server-side apply is idempotent, a GET or
 //! LIST reads again, and a delete whose first try may have happened treats a 404 as success.
+//!
+//! Until the API server has answered a client once ([`Contact`]), a failed connection is
+//! retried for [`FIRST_CONTACT_BUDGET`] only: it is nearly always a wrong address or a cluster
+//! that is down, and the user wants to hear so at once. After an answer it is a restart or a
+//! network blip, worth the whole budget. A watch that breaks right after it opened is opened
+//! again with the same backoff ([`Reopen`]), so a sick API server sees no hot loop.
 
 use std::hash::{BuildHasher, Hasher};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::time::Instant;
 
 /// How long one request is retried when its caller has no deadline of its own.
 pub const DEFAULT_BUDGET: Duration = Duration::from_secs(30);
+/// How long failed connections are retried before the API server has ever answered, counted
+/// from the client's first try: four or five tries with the backoff below, enough for a local
+/// API server that is restarting (a few seconds) and far less than a user waits for a typo.
+pub const FIRST_CONTACT_BUDGET: Duration = Duration::from_secs(5);
+/// A watch open this long (or one that delivered an event) was healthy: its next break
+/// starts the re-open backoff over. Twice the longest backoff wait.
+const WATCH_HEALTHY: Duration = Duration::from_secs(10);
 /// First wait, and the longest one.
 const BASE: Duration = Duration::from_millis(200);
 const CAP: Duration = Duration::from_secs(5);
@@ -120,6 +135,84 @@ pub fn next_delay(
     (now + delay <= deadline).then_some(delay)
 }
 
+/// Whether the API server has answered one client yet (any HTTP answer shows that the address
+/// is right and something serves it), and when that client first tried. One per client.
+#[derive(Debug, Default)]
+pub struct Contact {
+    answered: AtomicBool,
+    first_try: OnceLock<Instant>,
+}
+
+impl Contact {
+    fn trying(&self, now: Instant) {
+        self.first_try.get_or_init(|| now);
+    }
+
+    fn answered(&self) {
+        self.answered.store(true, Ordering::Relaxed);
+    }
+
+    /// Until when a failure for `why` is retried, for a request whose own deadline is
+    /// `deadline`: a failed connection before any answer only within the first-contact
+    /// budget (shared by all requests, so a run that never reaches the server fails once).
+    fn retry_deadline(&self, why: &Retryable, deadline: Instant) -> Instant {
+        match self.first_try.get() {
+            Some(&first)
+                if *why == Retryable::Connection && !self.answered.load(Ordering::Relaxed) =>
+            {
+                deadline.min(first + FIRST_CONTACT_BUDGET)
+            }
+            _ => deadline,
+        }
+    }
+}
+
+/// Paces the re-opening of one watch: the first open goes at once; after the watch ended or
+/// broke, the next waits as a retry would, longer each time it breaks again soon, starting
+/// over once a watch delivered an event or stayed open [`WATCH_HEALTHY`].
+#[derive(Debug, Default)]
+pub struct Reopen {
+    breaks: u32,
+    last_open: Option<Instant>,
+}
+
+impl Reopen {
+    /// The wait before opening the watch at `now` (after it, the open counts as done); never
+    /// past `deadline`. `jitter` in [0, 1) as for [`next_delay`].
+    pub fn before_open(&mut self, now: Instant, deadline: Instant, jitter: f64) -> Duration {
+        let Some(last) = self.last_open else {
+            self.last_open = Some(now);
+            return Duration::ZERO;
+        };
+        if now.saturating_duration_since(last) >= WATCH_HEALTHY {
+            self.breaks = 0;
+        }
+        let delay = next_delay(&Retryable::Connection, self.breaks, now, deadline, jitter)
+            .unwrap_or_else(|| deadline.saturating_duration_since(now));
+        self.breaks = self.breaks.saturating_add(1);
+        self.last_open = Some(now + delay);
+        delay
+    }
+
+    /// The watch delivered an event: it works, its next break is a first one.
+    pub fn delivered(&mut self) {
+        self.breaks = 0;
+    }
+
+    /// Sleep as [`Reopen::before_open`] says, before opening the watch `what`.
+    pub async fn pause(&mut self, what: &str, deadline: Instant) {
+        let delay = self.before_open(Instant::now(), deadline, jitter());
+        if !delay.is_zero() {
+            tracing::debug!(
+                watch = what,
+                delay_ms = delay.as_millis() as u64,
+                "opening the watch again"
+            );
+            tokio::time::sleep(delay).await;
+        }
+    }
+}
+
 /// A number in [0, 1) from the process's random hash keys and the clock.
 fn jitter() -> f64 {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
@@ -132,22 +225,36 @@ fn jitter() -> f64 {
 }
 
 /// Run `send` until it succeeds, fails in a way a retry cannot fix, or the next try would
-/// start after `deadline`. `what` names the request in the log.
-pub async fn until<T, F, Fut>(what: &str, deadline: Instant, mut send: F) -> Result<T, kube::Error>
+/// start after `deadline` (or after the first-contact budget, see [`Contact`]). `what` names
+/// the request in the log.
+pub async fn until<T, F, Fut>(
+    contact: &Contact,
+    what: &str,
+    deadline: Instant,
+    mut send: F,
+) -> Result<T, kube::Error>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, kube::Error>>,
 {
     let mut attempt = 0;
     loop {
+        contact.trying(Instant::now());
         let e = match send().await {
-            Ok(v) => return Ok(v),
+            Ok(v) => {
+                contact.answered();
+                return Ok(v);
+            }
             Err(e) => e,
         };
+        if matches!(e, kube::Error::Api(_)) {
+            contact.answered();
+        }
         let Some(why) = classify(&e) else {
             return Err(e);
         };
-        let Some(delay) = next_delay(&why, attempt, Instant::now(), deadline, jitter()) else {
+        let until = contact.retry_deadline(&why, deadline);
+        let Some(delay) = next_delay(&why, attempt, Instant::now(), until, jitter()) else {
             return Err(e);
         };
         tracing::warn!(request = what, attempt = attempt + 1, delay_ms = delay.as_millis() as u64, error = %e, "transient API error; retrying");
@@ -156,13 +263,29 @@ where
     }
 }
 
-/// [`until`] with the default budget from now.
-pub async fn retry<T, F, Fut>(what: &str, send: F) -> Result<T, kube::Error>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, kube::Error>>,
-{
-    until(what, Instant::now() + DEFAULT_BUDGET, send).await
+impl super::Cluster {
+    /// [`until`] for this cluster's client, with the default budget from now.
+    pub async fn retry<T, F, Fut>(&self, what: &str, send: F) -> Result<T, kube::Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, kube::Error>>,
+    {
+        until(&self.contact, what, Instant::now() + DEFAULT_BUDGET, send).await
+    }
+
+    /// [`until`] for this cluster's client.
+    pub async fn retry_until<T, F, Fut>(
+        &self,
+        what: &str,
+        deadline: Instant,
+        send: F,
+    ) -> Result<T, kube::Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, kube::Error>>,
+    {
+        until(&self.contact, what, deadline, send).await
+    }
 }
 
 #[cfg(test)]
@@ -277,6 +400,95 @@ mod tests {
         assert_eq!(
             next_delay(&internal, MAX_INTERNAL_ERROR_RETRIES, now, far, 0.0),
             None
+        );
+    }
+
+    #[test]
+    fn before_any_answer_failed_connections_get_the_first_contact_budget_only() {
+        let contact = Contact::default();
+        let t = Instant::now();
+        let far = t + Duration::from_secs(300);
+        contact.trying(t);
+        // The budget counts from the client's first try, whichever request it was.
+        contact.trying(t + Duration::from_secs(3));
+        let conn = Retryable::Connection;
+        assert_eq!(contact.retry_deadline(&conn, far), t + FIRST_CONTACT_BUDGET);
+        let soon = t + Duration::from_secs(1);
+        assert_eq!(contact.retry_deadline(&conn, soon), soon);
+        // An overloaded server did answer: its 503 gets the request's whole budget.
+        let busy = Retryable::Unavailable { retry_after: None };
+        assert_eq!(contact.retry_deadline(&busy, far), far);
+        contact.answered();
+        assert_eq!(contact.retry_deadline(&conn, far), far);
+    }
+
+    #[tokio::test]
+    async fn until_gives_up_on_an_unreachable_server_at_once_but_not_on_one_that_answered() {
+        use std::sync::atomic::AtomicU32;
+        let refused = || kube::Error::Service(Box::new(io(std::io::ErrorKind::ConnectionRefused)));
+        let tries = AtomicU32::new(0);
+        let send = || {
+            tries.fetch_add(1, Ordering::Relaxed);
+            async { Err::<(), _>(refused()) }
+        };
+        // Nothing answered since the first try, a budget ago: one more try, however far the
+        // request's own deadline.
+        let contact = Contact::default();
+        let first = Instant::now().checked_sub(FIRST_CONTACT_BUDGET);
+        contact.trying(first.unwrap_or_else(Instant::now));
+        let far = Instant::now() + Duration::from_secs(60);
+        assert!(until(&contact, "get", far, send).await.is_err());
+        assert_eq!(tries.swap(0, Ordering::Relaxed), 1);
+        // Any answer (a 404 too) shows the server is there: connections failing after it are
+        // retried until the request's deadline (tries at about 0, 0.1 and 0.3 s).
+        let missing = until(&contact, "get", far, || async { Err::<(), _>(api(404, 0)) }).await;
+        assert!(matches!(missing, Err(kube::Error::Api(_))));
+        let deadline = Instant::now() + Duration::from_millis(700);
+        assert!(until(&contact, "get", deadline, send).await.is_err());
+        assert!(tries.load(Ordering::Relaxed) >= 3, "{tries:?}");
+    }
+
+    #[test]
+    fn a_watch_breaking_again_soon_is_reopened_with_a_growing_wait() {
+        let t = Instant::now();
+        let far = t + Duration::from_secs(600);
+        let mut reopen = Reopen::default();
+        // The first open goes at once.
+        assert_eq!(reopen.before_open(t, far, 0.0), Duration::ZERO);
+        // Each break right after the open waits longer, as retries do.
+        let mut now = t;
+        let mut waits = Vec::new();
+        for _ in 0..8 {
+            let wait = reopen.before_open(now, far, 0.0);
+            waits.push(wait.as_millis());
+            now += wait + Duration::from_millis(10);
+        }
+        assert_eq!(waits, [100, 200, 400, 800, 1600, 2500, 2500, 2500]);
+        // Jitter spreads the waits.
+        let mut jittered = Reopen::default();
+        jittered.before_open(t, far, 0.0);
+        assert!(jittered.before_open(t, far, 0.9) > Duration::from_millis(100));
+        // A watch that delivered an event worked: its next break starts over.
+        reopen.delivered();
+        assert_eq!(
+            reopen.before_open(now, far, 0.0),
+            Duration::from_millis(100)
+        );
+        assert_eq!(
+            reopen.before_open(now, far, 0.0),
+            Duration::from_millis(200)
+        );
+        // So does one that stayed open a while without events (the server ends each watch).
+        now += WATCH_HEALTHY + Duration::from_secs(1);
+        assert_eq!(
+            reopen.before_open(now, far, 0.0),
+            Duration::from_millis(100)
+        );
+        // No wait ends past the deadline.
+        let close = now + Duration::from_millis(150);
+        assert_eq!(
+            reopen.before_open(now, close, 0.0),
+            Duration::from_millis(150)
         );
     }
 

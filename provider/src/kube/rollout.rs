@@ -61,7 +61,8 @@ impl Cluster {
     /// One GET, then a watch on that one Deployment from the version read: every change
     /// of its status arrives as an event, so the wait costs no request per second. A watch
     /// the server ends, or whose connection breaks, is opened again from the last version
-    /// seen; one whose version has expired (410 Gone, an error event) starts over with a GET.
+    /// seen (after a growing wait when it keeps breaking, see [`retry::Reopen`]); one whose
+    /// version has expired (410 Gone, an error event) starts over with a GET.
     /// Transient errors (the API server restarting) are retried until the wait's deadline.
     pub async fn wait_for_rollout(
         &self,
@@ -93,6 +94,8 @@ impl Cluster {
             )
         };
         let mut last = String::new();
+        // A watch that breaks again right after it opened is not opened again at once.
+        let mut reopen = retry::Reopen::default();
         let mut d = self
             .read_deployment(&api, namespace, name, deadline)
             .await?;
@@ -105,7 +108,10 @@ impl Cluster {
                 .fields(&format!("metadata.name={name}"))
                 .timeout(WATCH_SECONDS);
             let opened = tokio::select! {
-                w = retry::until("watch", deadline, || api.watch(&params, &version)) => w.map_err(fail),
+                w = async {
+                    reopen.pause("rollout", deadline).await;
+                    self.retry_until("watch", deadline, || api.watch(&params, &version)).await
+                } => w.map_err(fail),
                 _ = tokio::time::sleep_until(deadline) => {
                     return Err(self.timed_out(namespace, name, &d, timeout, &last).await);
                 }
@@ -139,6 +145,7 @@ impl Cluster {
                 };
                 match event {
                     Some(WatchEvent::Added(next) | WatchEvent::Modified(next)) => {
+                        reopen.delivered();
                         d = next;
                         if let Some(done) = self.judge(namespace, name, &d, &mut last, report).await
                         {
@@ -146,6 +153,7 @@ impl Cluster {
                         }
                     }
                     Some(WatchEvent::Bookmark(b)) => {
+                        reopen.delivered();
                         d.metadata.resource_version = Some(b.metadata.resource_version);
                     }
                     // Deleted under the wait, or the version read expired: read again (a
@@ -171,7 +179,7 @@ impl Cluster {
         deadline: tokio::time::Instant,
     ) -> Result<Deployment, KubeError> {
         let read = tokio::select! {
-            read = retry::until("get", deadline, || api.get(name)) => read,
+            read = self.retry_until("get", deadline, || api.get(name)) => read,
             // Retries end before the deadline; this only bounds a request hanging past it.
             _ = tokio::time::sleep_until(deadline) => {
                 return Err(KubeError::Rollout {

@@ -520,14 +520,15 @@ async fn take_over_foreign_fields(
     };
     for ((m, r), l) in manifests.iter().zip(&refs).zip(live) {
         let Some(l) = l else { continue };
-        let Some(managed) = foreign_fields::take_over(&l, &m.object, policy) else {
+        let take_over =
+            |live: &serde_json::Value| foreign_fields::take_over(live, &m.object, policy);
+        if take_over(&l).is_none() {
             continue;
-        };
-        let version = l["metadata"]["resourceVersion"]
-            .as_str()
-            .unwrap_or_default();
+        }
         tracing::info!(object = %r.describe(), "removing fields other managers added");
-        cluster.set_managed_fields(r, version, &managed).await?;
+        // Computed again from the object as it is after a 409 (changed meanwhile, or this
+        // write done with its answer lost): a retry never hands over a stale list.
+        cluster.rewrite_managed_fields(r, l, take_over).await?;
     }
     Ok(())
 }
