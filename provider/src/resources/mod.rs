@@ -114,9 +114,13 @@ impl JkeProvider {
         {
             return Diagnostics::new();
         }
-        // Best effort: an identity that may not read the marker still gets the warning.
-        let marker = cluster.environment_marker().await.ok().flatten();
-        no_environment_warning(&cluster.host, marker.as_deref()).into()
+        // Best effort: an identity that may not read the marker (or a cluster that does not
+        // answer) still gets the warning, saying the marker is unknown rather than absent.
+        let marker = match cluster.environment_marker().await {
+            Ok(m) => Marker::Read(m),
+            Err(_) => Marker::Unread,
+        };
+        no_environment_warning(&cluster.host, &marker).into()
     }
 
     fn config(&self) -> Arc<ProviderConfig> {
@@ -165,13 +169,25 @@ impl JkeProvider {
 }
 
 /// The warning for a provider block without `environment` that reached `host`.
-pub fn no_environment_warning(host: &str, marker: Option<&str>) -> Diagnostic {
+/// What the cluster's environment marker was found to be, for the warning.
+pub enum Marker {
+    /// Read: the marker's environment, or `None` when the cluster has none.
+    Read(Option<String>),
+    /// Not read (no permission, or the cluster did not answer).
+    Unread,
+}
+
+pub fn no_environment_warning(host: &str, marker: &Marker) -> Diagnostic {
     let (says, set) = match marker {
-        Some(m) => (
+        Marker::Read(Some(m)) => (
             format!("the cluster's marker says {m:?}"),
             format!("environment = {m:?}"),
         ),
-        None => (
+        Marker::Unread => (
+            "its environment marker could not be read".to_string(),
+            "environment = \"<name>\"".to_string(),
+        ),
+        Marker::Read(None) => (
             "the cluster has no environment marker".to_string(),
             "environment = \"<name>\" (and mark the cluster with a jke_cluster resource)"
                 .to_string(),
@@ -452,6 +468,18 @@ mod tests {
             let own = r.guard() == Guard::OwnMarker;
             assert_eq!(own, r.type_name() == "jke_cluster", "{}", r.type_name());
         }
+    }
+
+    #[test]
+    fn the_no_environment_warning_tells_an_absent_marker_from_an_unread_one() {
+        let detail = |m: Marker| no_environment_warning("https://k", &m).detail;
+        assert!(
+            detail(Marker::Read(Some("prod".into()))).contains(r#"Set environment = "prod" in"#)
+        );
+        assert!(detail(Marker::Read(None)).contains("the cluster has no environment marker"));
+        let unread = detail(Marker::Unread);
+        assert!(unread.contains("could not be read"), "{unread}");
+        assert!(!unread.contains("has no environment marker"), "{unread}");
     }
 
     #[test]
