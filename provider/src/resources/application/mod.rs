@@ -1,6 +1,7 @@
 //! `jke_application`: Terraform's calls mapped onto the app model and the cluster.
 
 pub mod generate;
+pub mod last_good;
 pub mod list;
 pub mod plan;
 pub mod schema;
