@@ -9,6 +9,7 @@ test_rbac.py) is how the API server refuses one object of the bundle."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 
 import harness
@@ -87,6 +88,7 @@ def test_an_apply_killed_during_the_rollout_is_reported_by_the_next_plan(cluster
 
     write(tf, config(cluster, namespace, app()))
     tf.apply()
+    good = pod_template(cluster, namespace)
     # The new version can never run (no node has the label); Kubernetes gives up after 10 s.
     broken = app(image="nginx:1.28", extra='  node_selector = { pool = "does-not-exist" }\n')
     write(tf, config(cluster, namespace, broken.replace("progress_deadline_seconds = 30", "progress_deadline_seconds = 10")))
@@ -113,10 +115,58 @@ def test_an_apply_killed_during_the_rollout_is_reported_by_the_next_plan(cluster
         return any(c.reason == "ProgressDeadlineExceeded" for c in d.status.conditions or [])
 
     wait_until(deadline_exceeded, "Kubernetes to give up on the rollout")
+    # Terraform kept the prior state: the killed provider never answered.
+    assert tf.state_resource("jke_application.web")["image"] == "nginx:1.27"
     plan = tf.plan_exitcode()
     out = one_line(plan.out)
     assert plan.code == 2, str(plan)
     assert '"Deployment/web: rollout"' in out and "failed:" in out, str(plan)
+    rolls_back_to_the_first_version(cluster, tf, namespace, good)
+
+
+def rolls_back_to_the_first_version(cluster, tf, namespace, good):
+    """The next apply (of the same broken configuration) fails like a first failure: it rolls
+    back to the first version, whose pods run again, and the next plan proposes the change."""
+    r = tf.apply(check=False)
+    err = one_line(r.err)
+    assert r.code != 0 and "Rollout of" in err and "rolled back to the previous version" in err, str(r)
+    assert pod_template(cluster, namespace) == good, "the first version's pod template is back"
+    wait_until(lambda: (cluster.apps.read_namespaced_deployment("web", namespace).status.available_replicas or 0) >= 2, "its pods available")
+    again = tf.plan_exitcode()
+    assert again.code == 2 and '"nginx:1.27" -> "nginx:1.28"' in again.out, str(again)
+
+
+def pod_template(cluster, namespace) -> tuple:
+    """What tells the versions apart: the image and the node selector."""
+    t = cluster.apps.read_namespaced_deployment("web", namespace).spec.template.spec
+    return t.containers[0].image, t.node_selector
+
+
+def test_an_apply_interrupted_during_the_rollout_rolls_back_on_the_next_apply(cluster, tf, namespace):
+    """Ctrl-C during the wait: the provider is asked to stop and returns the new version as
+    state with an error (as when the API server stays away), so the next apply's prior state
+    is the broken version; it still rolls back to the first one."""
+    from test_cluster import app, config, write
+
+    write(tf, config(cluster, namespace, app()))
+    tf.apply()
+    good = pod_template(cluster, namespace)
+    broken = app(image="nginx:1.28", extra='  node_selector = { pool = "does-not-exist" }\n')
+    write(tf, config(cluster, namespace, broken.replace("progress_deadline_seconds = 30", "progress_deadline_seconds = 10")))
+    p = subprocess.Popen(
+        [TF_BIN, "apply", "-no-color", "-auto-approve", "-input=false"],
+        cwd=tf.workdir,
+        env=tf.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    wait_until(lambda: pod_template(cluster, namespace)[0] == "nginx:1.28", "the new Deployment to be written")
+    p.send_signal(signal.SIGINT)
+    out, _ = p.communicate(timeout=120)
+    assert p.returncode != 0 and "cancelled" in one_line(out), out
+    assert tf.state_resource("jke_application.web")["image"] == "nginx:1.28", "the interrupted apply recorded the new version"
+    rolls_back_to_the_first_version(cluster, tf, namespace, good)
 
 
 def test_destroy_of_an_object_held_by_a_finalizer_fails_with_its_own_timeout(cluster, tf, namespace):

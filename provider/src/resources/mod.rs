@@ -273,6 +273,7 @@ impl Provider for JkeProvider {
             }
             Err(d) => ReadResponse {
                 new_state: req.current_state,
+                private: req.private,
                 diagnostics: d.into(),
                 ..ReadResponse::default()
             },
@@ -305,6 +306,7 @@ impl Provider for JkeProvider {
             }
             Err(d) => ApplyResponse {
                 new_state: req.prior_state,
+                private: req.planned_private,
                 diagnostics: d.into(),
                 ..ApplyResponse::default()
             },
