@@ -10,7 +10,10 @@ test_rbac.py) is how the API server refuses one object of the bundle."""
 from __future__ import annotations
 
 import signal
+import socket
+import struct
 import subprocess
+import threading
 
 import harness
 from harness import TF_BIN
@@ -166,6 +169,87 @@ def test_an_apply_interrupted_during_the_rollout_rolls_back_on_the_next_apply(cl
     out, _ = p.communicate(timeout=120)
     assert p.returncode != 0 and "cancelled" in one_line(out), out
     assert tf.state_resource("jke_application.web")["image"] == "nginx:1.28", "the interrupted apply recorded the new version"
+    rolls_back_to_the_first_version(cluster, tf, namespace, good)
+
+
+class Forwarder:
+    """A TCP forwarder to the API server (TLS passes through: the server's certificate names
+    127.0.0.1) that can take the API server away at once: `cut` resets every connection and
+    refuses new ones."""
+
+    def __init__(self, server: str):
+        host, port = server.removeprefix("https://").rstrip("/").rsplit(":", 1)
+        self.upstream = (host, int(port))
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"https://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.lock = threading.Lock()
+        self.open: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                down, _ = self.sock.accept()
+                up = socket.create_connection(self.upstream)
+            except OSError:
+                return
+            with self.lock:
+                self.open += [down, up]
+            for a, b in ((down, up), (up, down)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a: socket.socket, b: socket.socket):
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+
+    def cut(self):
+        self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+        with self.lock:
+            for s in self.open:
+                try:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    s.close()
+                except OSError:
+                    pass
+
+
+def test_an_apply_cut_off_from_the_api_server_during_the_rollout_rolls_back_on_the_next_apply(cluster, tf, namespace):
+    """The API server goes away during the wait for longer than the rollout timeout: the
+    apply fails, with the new version in state (the wait's requests failed) or in the cluster
+    alone (the wait timed out and the rollback's requests failed); either way the next
+    apply, with the API server back, rolls back to the first version."""
+    from test_cluster import app, config, write
+
+    write(tf, config(cluster, namespace, app()))
+    tf.apply()
+    good = pod_template(cluster, namespace)
+    forwarder = Forwarder(cluster.server)
+    via = tf.workdir / "via-forwarder.kubeconfig"
+    via.write_text(cluster.kubeconfig.read_text().replace(cluster.server.rstrip("/"), forwarder.url))
+    broken = app(image="nginx:1.28", extra='  node_selector = { pool = "does-not-exist" }\n')
+    broken = broken.replace('timeout = "90s", progress_deadline_seconds = 30', 'timeout = "20s", progress_deadline_seconds = 10')
+    write(tf, config(cluster, namespace, broken).replace(str(cluster.kubeconfig), str(via)))
+    p = subprocess.Popen(
+        [TF_BIN, "apply", "-no-color", "-auto-approve", "-input=false"],
+        cwd=tf.workdir,
+        env=tf.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_until(lambda: pod_template(cluster, namespace)[0] == "nginx:1.28", "the new Deployment to be written")
+    finally:
+        forwarder.cut()
+    out, _ = p.communicate(timeout=300)
+    assert p.returncode != 0, out
+    assert "Error: " in out, out
+    write(tf, config(cluster, namespace, broken))
     rolls_back_to_the_first_version(cluster, tf, namespace, good)
 
 
