@@ -9,7 +9,11 @@ test_rbac.py) is how the API server refuses one object of the bundle."""
 
 from __future__ import annotations
 
+import signal
+import socket
+import struct
 import subprocess
+import threading
 
 import harness
 from harness import TF_BIN
@@ -87,6 +91,7 @@ def test_an_apply_killed_during_the_rollout_is_reported_by_the_next_plan(cluster
 
     write(tf, config(cluster, namespace, app()))
     tf.apply()
+    good = pod_template(cluster, namespace)
     # The new version can never run (no node has the label); Kubernetes gives up after 10 s.
     broken = app(image="nginx:1.28", extra='  node_selector = { pool = "does-not-exist" }\n')
     write(tf, config(cluster, namespace, broken.replace("progress_deadline_seconds = 30", "progress_deadline_seconds = 10")))
@@ -113,10 +118,139 @@ def test_an_apply_killed_during_the_rollout_is_reported_by_the_next_plan(cluster
         return any(c.reason == "ProgressDeadlineExceeded" for c in d.status.conditions or [])
 
     wait_until(deadline_exceeded, "Kubernetes to give up on the rollout")
+    # Terraform kept the prior state: the killed provider never answered.
+    assert tf.state_resource("jke_application.web")["image"] == "nginx:1.27"
     plan = tf.plan_exitcode()
     out = one_line(plan.out)
     assert plan.code == 2, str(plan)
     assert '"Deployment/web: rollout"' in out and "failed:" in out, str(plan)
+    rolls_back_to_the_first_version(cluster, tf, namespace, good)
+
+
+def rolls_back_to_the_first_version(cluster, tf, namespace, good):
+    """The next apply (of the same broken configuration) fails like a first failure: it rolls
+    back to the first version, whose pods run again, and the next plan proposes the change."""
+    r = tf.apply(check=False)
+    err = one_line(r.err)
+    assert r.code != 0 and "Rollout of" in err and "rolled back to the previous version" in err, str(r)
+    assert pod_template(cluster, namespace) == good, "the first version's pod template is back"
+    wait_until(lambda: (cluster.apps.read_namespaced_deployment("web", namespace).status.available_replicas or 0) >= 2, "its pods available")
+    again = tf.plan_exitcode()
+    assert again.code == 2 and '"nginx:1.27" -> "nginx:1.28"' in again.out, str(again)
+
+
+def pod_template(cluster, namespace) -> tuple:
+    """What tells the versions apart: the image and the node selector."""
+    t = cluster.apps.read_namespaced_deployment("web", namespace).spec.template.spec
+    return t.containers[0].image, t.node_selector
+
+
+def test_an_apply_interrupted_during_the_rollout_rolls_back_on_the_next_apply(cluster, tf, namespace):
+    """Ctrl-C during the wait: the provider is asked to stop and returns the new version as
+    state with an error (as when the API server stays away), so the next apply's prior state
+    is the broken version; it still rolls back to the first one."""
+    from test_cluster import app, config, write
+
+    write(tf, config(cluster, namespace, app()))
+    tf.apply()
+    good = pod_template(cluster, namespace)
+    broken = app(image="nginx:1.28", extra='  node_selector = { pool = "does-not-exist" }\n')
+    write(tf, config(cluster, namespace, broken.replace("progress_deadline_seconds = 30", "progress_deadline_seconds = 10")))
+    p = subprocess.Popen(
+        [TF_BIN, "apply", "-no-color", "-auto-approve", "-input=false"],
+        cwd=tf.workdir,
+        env=tf.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    wait_until(lambda: pod_template(cluster, namespace)[0] == "nginx:1.28", "the new Deployment to be written")
+    p.send_signal(signal.SIGINT)
+    out, _ = p.communicate(timeout=120)
+    assert p.returncode != 0 and "cancelled" in one_line(out), out
+    assert tf.state_resource("jke_application.web")["image"] == "nginx:1.28", "the interrupted apply recorded the new version"
+    rolls_back_to_the_first_version(cluster, tf, namespace, good)
+
+
+class Forwarder:
+    """A TCP forwarder to the API server (TLS passes through: the server's certificate names
+    127.0.0.1) that can take the API server away at once: `cut` resets every connection and
+    refuses new ones."""
+
+    def __init__(self, server: str):
+        host, port = server.removeprefix("https://").rstrip("/").rsplit(":", 1)
+        self.upstream = (host, int(port))
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"https://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.lock = threading.Lock()
+        self.open: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                down, _ = self.sock.accept()
+                up = socket.create_connection(self.upstream)
+            except OSError:
+                return
+            with self.lock:
+                self.open += [down, up]
+            for a, b in ((down, up), (up, down)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a: socket.socket, b: socket.socket):
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+
+    def cut(self):
+        self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+        with self.lock:
+            for s in self.open:
+                try:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    s.close()
+                except OSError:
+                    pass
+
+
+def test_an_apply_cut_off_from_the_api_server_during_the_rollout_rolls_back_on_the_next_apply(cluster, tf, namespace):
+    """The API server goes away during the wait for longer than the rollout timeout: the
+    apply fails, with the new version in state (the wait's requests failed) or in the cluster
+    alone (the wait timed out and the rollback's requests failed); either way the next
+    apply, with the API server back, rolls back to the first version."""
+    from test_cluster import app, config, write
+
+    write(tf, config(cluster, namespace, app()))
+    tf.apply()
+    good = pod_template(cluster, namespace)
+    forwarder = Forwarder(cluster.server)
+    via = tf.workdir / "via-forwarder.kubeconfig"
+    via.write_text(cluster.kubeconfig.read_text().replace(cluster.server.rstrip("/"), forwarder.url))
+    broken = app(image="nginx:1.28", extra='  node_selector = { pool = "does-not-exist" }\n')
+    broken = broken.replace('timeout = "90s", progress_deadline_seconds = 30', 'timeout = "20s", progress_deadline_seconds = 10')
+    write(tf, config(cluster, namespace, broken).replace(str(cluster.kubeconfig), str(via)))
+    p = subprocess.Popen(
+        [TF_BIN, "apply", "-no-color", "-auto-approve", "-input=false"],
+        cwd=tf.workdir,
+        env=tf.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_until(lambda: pod_template(cluster, namespace)[0] == "nginx:1.28", "the new Deployment to be written")
+    finally:
+        forwarder.cut()
+    out, _ = p.communicate(timeout=300)
+    assert p.returncode != 0, out
+    assert "Error: " in out, out
+    write(tf, config(cluster, namespace, broken))
+    rolls_back_to_the_first_version(cluster, tf, namespace, good)
 
 
 def test_destroy_of_an_object_held_by_a_finalizer_fails_with_its_own_timeout(cluster, tf, namespace):

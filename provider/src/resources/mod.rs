@@ -289,6 +289,7 @@ impl Provider for JkeProvider {
             }
             Err(d) => ReadResponse {
                 new_state: req.current_state,
+                private: req.private,
                 diagnostics: d.into(),
                 ..ReadResponse::default()
             },
@@ -321,6 +322,7 @@ impl Provider for JkeProvider {
             }
             Err(d) => ApplyResponse {
                 new_state: req.prior_state,
+                private: req.planned_private,
                 diagnostics: d.into(),
                 ..ApplyResponse::default()
             },

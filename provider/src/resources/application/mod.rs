@@ -1,6 +1,7 @@
 //! `jke_application`: Terraform's calls mapped onto the app model and the cluster.
 
 pub mod generate;
+pub mod last_good;
 pub mod list;
 pub mod plan;
 pub mod schema;
@@ -21,6 +22,7 @@ use crate::app::formats::parse_duration;
 use crate::app::notification::{Deploy, Event, changed_settings};
 use crate::app::object::{Kind, Manifest};
 use crate::app::report::Seg;
+use crate::kube::rollout::Progress;
 use crate::kube::{Cluster, KubeError, ObjectRef, Propagation};
 use crate::plugin::{
     ApplyRequest, ApplyResponse, AttrPath, Diagnostic, Diagnostics, IdentitySchema, ImportRequest,
@@ -143,7 +145,11 @@ fn deploy_of(
             plan::decode_state(v).ok().map(|(s, _)| s)
         }
     };
-    let old = spec_of(&req.prior_state);
+    // The version before is the last good one when remembered (see `last_good`).
+    let old = spec_of(&req.prior_state).map(|p| {
+        let id = p.id();
+        last_good::decode(&req.planned_private, &id).unwrap_or(p)
+    });
     let new = spec_of(&req.planned_state);
     let either = new.as_ref().or(old.as_ref())?;
     let changed = match (&old, &new) {
@@ -223,8 +229,11 @@ pub fn validate(config: &Value, provider: &ProviderConfig) -> Diagnostics {
 
 pub fn plan(req: &PlanRequest, provider: &ProviderConfig) -> PlanResponse {
     if req.proposed_new_state.is_null() {
-        // Destroy: nothing to compute.
-        return PlanResponse::default();
+        // Destroy: nothing to compute; the private data stays for a destroy that fails.
+        return PlanResponse {
+            planned_private: req.prior_private.clone(),
+            ..PlanResponse::default()
+        };
     }
     let (spec, planned, mut diags) =
         match plan::planned_state(&req.config, &provider.defaults, provider.defaults_unknown) {
@@ -254,7 +263,8 @@ pub fn plan(req: &PlanRequest, provider: &ProviderConfig) -> PlanResponse {
     PlanResponse {
         planned_state: planned,
         requires_replace,
-        planned_private: Vec::new(),
+        // The last good version (see `last_good`) reaches apply only through the plan.
+        planned_private: req.prior_private.clone(),
         planned_identity,
         diagnostics: diags,
     }
@@ -308,11 +318,13 @@ pub async fn read(cluster: &Cluster, req: &ReadRequest, policy: &Policy<'_>) -> 
         .into_iter()
         .filter(|m| m.kind != Kind::Namespace)
         .collect();
+    let kept = last_good::decode(&req.private, &prior.id());
     let mut live = match live_objects(cluster, &manifests).await {
         Ok(l) => l,
         Err(e) => {
             return ReadResponse {
                 new_state: req.current_state.clone(),
+                private: req.private.clone(),
                 diagnostics: kube_diag(&e, &format!("Reading {}", prior.id())).into(),
                 ..ReadResponse::default()
             };
@@ -328,16 +340,14 @@ pub async fn read(cluster: &Cluster, req: &ReadRequest, policy: &Policy<'_>) -> 
         }
         ours
     });
-    let rollout = live
+    let progress = live
         .objects
         .get(&Kind::Deployment)
         .and_then(|d| {
             serde_json::from_value::<k8s_openapi::api::apps::v1::Deployment>(d.clone()).ok()
         })
-        .and_then(|d| match crate::kube::rollout::progress(&d) {
-            crate::kube::rollout::Progress::Failed(why) => Some(why),
-            _ => None,
-        });
+        .map(|d| crate::kube::rollout::progress(&d));
+    let rolled_out = matches!(progress, Some(Progress::Done));
     match observe::observe(&prior, &live, policy) {
         Observed::Gone => {
             tracing::info!(app = %prior.id(), "app deleted outside Terraform; removing from state");
@@ -349,20 +359,30 @@ pub async fn read(cluster: &Cluster, req: &ReadRequest, policy: &Policy<'_>) -> 
             mut drift,
         } => {
             drift.extend(taken);
-            if let Some(why) = rollout {
-                // An apply interrupted before its rollout finished (or a rollout that failed
-                // since): the plan must not be empty while the app is broken.
-                drift.insert(
-                    format!("Deployment/{}: rollout", spec.name),
-                    format!("failed: {why}"),
-                );
+            // Remembered before the live version goes into state (see `last_good`).
+            let good = last_good::after_read(kept, &prior, &spec, rolled_out);
+            if let Some(why) = rollout_drift(progress.as_ref(), good.is_some()) {
+                drift.insert(format!("Deployment/{}: rollout", spec.name), why);
             }
             ReadResponse {
                 new_state: plan::encode_state(&spec, &objects, &drift, owner.as_deref()),
+                private: last_good::encode(good.as_ref()),
                 new_identity: Some(identity(&spec)),
                 ..ReadResponse::default()
             }
         }
+    }
+}
+
+/// The rollout as drift, so the plan is not empty while the app is not known to run: a
+/// rollout that failed (an apply interrupted before it finished, or one that failed since),
+/// or one still unfinished after an interrupted apply (a last good version is remembered),
+/// which the next apply then waits for, rolling back if it fails.
+fn rollout_drift(progress: Option<&Progress>, interrupted: bool) -> Option<String> {
+    match progress? {
+        Progress::Failed(why) => Some(format!("failed: {why}")),
+        Progress::Waiting(why) if interrupted => Some(format!("unfinished: {why}")),
+        _ => None,
     }
 }
 
@@ -646,7 +666,11 @@ pub async fn apply(
     mut stop: watch::Receiver<bool>,
 ) -> (ApplyResponse, Option<Outcome>) {
     if req.planned_state.is_null() {
-        let resp = destroy(cluster, &req.prior_state).await;
+        let mut resp = destroy(cluster, &req.prior_state).await;
+        if resp.diagnostics.has_errors() {
+            // The app stays in state: so does what it remembers.
+            resp.private = req.planned_private.clone();
+        }
         let outcome = match resp.diagnostics.0.first() {
             Some(d) if resp.diagnostics.has_errors() => {
                 Outcome::because(Event::Failed, d.detail.clone())
@@ -671,6 +695,10 @@ pub async fn apply(
     } else {
         plan::decode_state(&req.prior_state).ok().map(|p| p.0)
     };
+    // The version to return to if this rollout fails, when it is not the prior state's.
+    let kept = prior
+        .as_ref()
+        .and_then(|p| last_good::decode(&req.planned_private, &p.id()));
     // The app's mark: made now for a new app; an app in state without one (from before
     // owner marks, or imported from objects without one) adopts its unmarked objects.
     let prior_owner = plan::owner_of(&req.prior_state);
@@ -680,9 +708,9 @@ pub async fn apply(
     let mut manifests = bundle::render(&spec);
     let unchanged = |diagnostics: Diagnostics| ApplyResponse {
         new_state: req.prior_state.clone(),
+        private: req.planned_private.clone(),
         new_identity: prior.as_ref().map(identity),
         diagnostics,
-        ..ApplyResponse::default()
     };
     let read = match foreign_objects(cluster, &spec, &manifests, &owner, adopting).await {
         Ok((f, read)) if f.is_empty() => read,
@@ -738,27 +766,32 @@ pub async fn apply(
         Err(x) => x,
     };
     let rollout_failed = stage == Stage::Rollout && matches!(err, KubeError::Rollout { .. });
-    match (&prior, rollout_failed && spec.rollout.rollback_on_failure) {
-        (Some(prior_spec), true) => {
-            let mut prior_spec = prior_spec.clone();
-            // Write-only values of the prior version were never seen; keep the current ones.
-            prior_spec.secret_env_wo = spec.secret_env_wo.clone();
-            let mut prior_manifests = bundle::render(&prior_spec);
-            owner::mark(&mut prior_manifests, &owner);
+    // Whatever went wrong, the version that last rolled out is still the one to return to.
+    let good = last_good::after_failed_apply(kept.clone(), prior.as_ref());
+    let target = if rollout_failed && spec.rollout.rollback_on_failure {
+        last_good::rollback_target(kept.clone(), prior.as_ref(), &spec)
+    } else {
+        None
+    };
+    match target {
+        Some(target) => {
+            let mut target_manifests = bundle::render(&target);
+            owner::mark(&mut target_manifests, &owner);
             let rolled_back = converge(
                 cluster,
-                &prior_spec,
-                &prior_manifests,
+                &target,
+                &target_manifests,
                 &owner,
                 Over::Objects(None),
                 policy,
                 &mut stop,
             )
             .await;
-            let (outcome, happened) = match rolled_back {
+            let (outcome, happened, private) = match rolled_back {
                 Ok(()) => (
                     "rolled back to the previous version, which is running again".to_string(),
                     Outcome::because(Event::RolledBack, err.to_string()),
+                    Vec::new(),
                 ),
                 Err((_, e2)) => (
                     format!("rolling back to the previous version also failed: {e2}"),
@@ -766,22 +799,29 @@ pub async fn apply(
                         Event::Failed,
                         format!("{err}; rolling back also failed: {e2}"),
                     ),
+                    last_good::encode(good.as_ref()),
                 ),
             };
+            // State goes back to the version rolled back to, so the next plan proposes the
+            // change again: the prior state, or the last good version when it was not that.
+            let new_state = if kept.is_some() {
+                plan::encode_state(&target, &target_manifests, &BTreeMap::new(), Some(&owner))
+            } else {
+                with_owner(&req.prior_state, &owner)
+            };
             let resp = ApplyResponse {
-                // State stays at the prior spec, so the next plan proposes the change again.
-                new_state: with_owner(&req.prior_state, &owner),
-                new_identity: Some(identity(&prior_spec)),
+                new_state,
+                private,
+                new_identity: Some(identity(&target)),
                 diagnostics: Diagnostic::error(
                     format!("Rollout of {} failed", spec.id()),
                     format!("{err}. The provider {outcome}; fix the cause and apply again."),
                 )
                 .into(),
-                ..ApplyResponse::default()
             };
             (resp, happened)
         }
-        _ => {
+        None => {
             let left = if rollout_failed {
                 format!(
                     " Rollback is off (or this was the first version): the new objects were applied and are left running as they are; see `kubectl -n {} get pods -l {}`.",
@@ -806,13 +846,14 @@ pub async fn apply(
             };
             let resp = ApplyResponse {
                 new_state,
+                // The next apply rolls back to it if this version still does not roll out.
+                private: last_good::encode(good.as_ref()),
                 new_identity: Some(identity(&spec)),
                 diagnostics: Diagnostic::error(
                     format!("Applying {} failed", spec.id()),
                     format!("{err}.{left}"),
                 )
                 .into(),
-                ..ApplyResponse::default()
             };
             (resp, Outcome::because(Event::Failed, err.to_string()))
         }
@@ -1095,6 +1136,23 @@ fn left_out_warnings(spec: &Spec, live: &Live) -> Diagnostics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unfinished_rollout_is_drift_only_after_an_interrupted_apply() {
+        let waiting = Progress::Waiting("0/2 pods available".into());
+        let failed = Progress::Failed("progress deadline exceeded".into());
+        assert_eq!(
+            rollout_drift(Some(&failed), false).as_deref(),
+            Some("failed: progress deadline exceeded")
+        );
+        assert_eq!(
+            rollout_drift(Some(&waiting), true).as_deref(),
+            Some("unfinished: 0/2 pods available")
+        );
+        assert_eq!(rollout_drift(Some(&waiting), false), None);
+        assert_eq!(rollout_drift(Some(&Progress::Done), true), None);
+        assert_eq!(rollout_drift(None, true), None);
+    }
 
     #[test]
     fn writes_the_namespace_then_what_pods_use_then_the_rest() {
