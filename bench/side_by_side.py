@@ -111,7 +111,9 @@ def peer_app(i: int, ns: str, wait: bool, image: str) -> str:
     """What JKE renders for `{name, image, port = 8080}` with the bench's defaults (see
     provider/tests/golden/web_defaults.yaml), as the peer's typed resources. Where the peer
     has no field for it (preStop `sleep`, the PDB's unhealthyPodEvictionPolicy) the closest
-    equivalent is used or the field left out."""
+    equivalent is used or the field left out. `replicas = 2`: JKE's rendered Deployment has
+    no replicas, but on create JKE scales it to the autoscaler's floor (2) before it waits,
+    so the peer starts (and waits for) 2 pods too; without it Kubernetes' default is 1 pod."""
     name = f"app{i}"
     settings = json.dumps(
         {"rollout_wait": wait, "rollout_timeout": "5m", "rollback_on_failure": True, "secret_env_version": None, "create_namespace": False},
@@ -136,6 +138,7 @@ def peer_app(i: int, ns: str, wait: bool, image: str) -> str:
 resource "kubernetes_deployment_v1" "a{i}" {{
 {meta(name, ns, {"jke.dev/settings": settings})}  wait_for_rollout = {str(wait).lower()}
   spec {{
+    replicas                  = 2
     progress_deadline_seconds = 120
     revision_history_limit    = 5
     selector {{
