@@ -403,6 +403,7 @@ class Contender:
         work.mkdir()
         self.tf = Terraform(work, home, cli_config=cli)
         self.plan_args: tuple[str, ...] = ()  # extra flags for the plan steps (the profile's)
+        self.waited = False  # rollout wait of the configuration last written
 
     def write(self, wait: bool, changed: int | None = None) -> None:
         if self.kind == "jke":
@@ -421,12 +422,11 @@ class Contender:
         return ("destroy", "-auto-approve", "-no-color", "-input=false")
 
     def prepare(self, step: str) -> None:
-        if step in ("plan_new", "apply", "noop_plan", "destroy"):
-            self.write(wait=False)
-        elif step == "image_plan":
-            self.write(wait=False, changed=0)
-        elif step in ("apply_wait", "destroy_wait"):
-            self.write(wait=True)
+        # The plans keep the rollout wait of the last apply, so that `--steps apply_wait
+        # noop_plan destroy_wait` times a no-op plan without the wait-off apply before it.
+        if step in ("plan_new", "apply", "destroy", "apply_wait", "destroy_wait"):
+            self.waited = step.endswith("_wait")
+        self.write(wait=self.waited, changed=0 if step == "image_plan" else None)
 
 
 def run_step(c: Contender, step: str, api: Api, env: dict | None = None) -> Sample:
