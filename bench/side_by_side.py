@@ -111,7 +111,9 @@ def peer_app(i: int, ns: str, wait: bool, image: str) -> str:
     """What JKE renders for `{name, image, port = 8080}` with the bench's defaults (see
     provider/tests/golden/web_defaults.yaml), as the peer's typed resources. Where the peer
     has no field for it (preStop `sleep`, the PDB's unhealthyPodEvictionPolicy) the closest
-    equivalent is used or the field left out."""
+    equivalent is used or the field left out. `replicas = 2`: JKE's rendered Deployment has
+    no replicas, but on create JKE scales it to the autoscaler's floor (2) before it waits,
+    so the peer starts (and waits for) 2 pods too; without it Kubernetes' default is 1 pod."""
     name = f"app{i}"
     settings = json.dumps(
         {"rollout_wait": wait, "rollout_timeout": "5m", "rollback_on_failure": True, "secret_env_version": None, "create_namespace": False},
@@ -136,6 +138,7 @@ def peer_app(i: int, ns: str, wait: bool, image: str) -> str:
 resource "kubernetes_deployment_v1" "a{i}" {{
 {meta(name, ns, {"jke.dev/settings": settings})}  wait_for_rollout = {str(wait).lower()}
   spec {{
+    replicas                  = 2
     progress_deadline_seconds = 120
     revision_history_limit    = 5
     selector {{
@@ -400,6 +403,7 @@ class Contender:
         work.mkdir()
         self.tf = Terraform(work, home, cli_config=cli)
         self.plan_args: tuple[str, ...] = ()  # extra flags for the plan steps (the profile's)
+        self.waited = False  # rollout wait of the configuration last written
 
     def write(self, wait: bool, changed: int | None = None) -> None:
         if self.kind == "jke":
@@ -418,12 +422,11 @@ class Contender:
         return ("destroy", "-auto-approve", "-no-color", "-input=false")
 
     def prepare(self, step: str) -> None:
-        if step in ("plan_new", "apply", "noop_plan", "destroy"):
-            self.write(wait=False)
-        elif step == "image_plan":
-            self.write(wait=False, changed=0)
-        elif step in ("apply_wait", "destroy_wait"):
-            self.write(wait=True)
+        # The plans keep the rollout wait of the last apply, so that `--steps apply_wait
+        # noop_plan destroy_wait` times a no-op plan without the wait-off apply before it.
+        if step in ("plan_new", "apply", "destroy", "apply_wait", "destroy_wait"):
+            self.waited = step.endswith("_wait")
+        self.write(wait=self.waited, changed=0 if step == "image_plan" else None)
 
 
 def run_step(c: Contender, step: str, api: Api, env: dict | None = None) -> Sample:
