@@ -596,46 +596,24 @@ async fn converge(
             .await
             .map_err(write)?;
     }
-    let timeout = parse_duration(&spec.rollout.timeout).unwrap_or(Duration::from_secs(300));
-    // A created app has nothing to prune, so its rollout wait starts as soon as its
-    // Deployment is written and scaled, while the rest of its group is still being written.
-    let wait_early = created && spec.rollout.wait;
     for group in write_order(manifests) {
-        let (deployment, rest): (Vec<&Manifest>, Vec<&Manifest>) =
-            group.into_iter().partition(|m| m.kind == Kind::Deployment);
-        let deployment = async {
-            for m in deployment {
+        // A group's objects at once: an app costs three round trips, not one per object.
+        let written = join_all(group.into_iter().map(|m| async move {
+            cluster.apply(&object_ref(m), &m.object).await?;
+            if created && m.kind == Kind::Deployment && spec.autoscale.enabled {
+                // Start at the autoscaling floor rather than Kubernetes' default of one pod;
+                // at once, so the controller more often creates the pods in one go.
                 cluster
-                    .apply(&object_ref(m), &m.object)
-                    .await
-                    .map_err(write)?;
-                if created && spec.autoscale.enabled {
-                    // Start at the autoscaling floor rather than Kubernetes' default of one
-                    // pod; at once, so the controller more often creates the pods in one go.
-                    cluster
-                        .scale_deployment(&spec.namespace, &spec.name, spec.autoscale.min_replicas)
-                        .await
-                        .map_err(write)?;
-                }
-                if wait_early {
-                    wait_for_rollout(cluster, spec, timeout, stop).await?;
-                }
+                    .scale_deployment(&spec.namespace, &spec.name, spec.autoscale.min_replicas)
+                    .await?;
             }
             Ok(())
-        };
-        // A group's objects at once: an app costs three round trips, not one per object.
-        let rest = async {
-            join_all(
-                rest.into_iter()
-                    .map(|m| async move { cluster.apply(&object_ref(m), &m.object).await }),
-            )
-            .await
+        }))
+        .await;
+        written
             .into_iter()
             .collect::<Result<Vec<()>, KubeError>>()
-            .map_err(write)
-        };
-        // The first error ends the group (a refused write stops the wait, too).
-        tokio::try_join!(deployment, rest)?;
+            .map_err(write)?;
     }
     // Prune deletes only objects with this app's mark that it no longer renders; a created
     // app's mark is new, so the only objects carrying it are the ones just written.
@@ -659,22 +637,14 @@ async fn converge(
         let pruned: Vec<String> = pruned.iter().map(ObjectRef::describe).collect();
         tracing::info!(app = %spec.id(), ?pruned, "deleted objects the app no longer has");
     }
-    if spec.rollout.wait && !wait_early {
-        wait_for_rollout(cluster, spec, timeout, stop).await?;
+    if spec.rollout.wait {
+        let timeout = parse_duration(&spec.rollout.timeout).unwrap_or(Duration::from_secs(300));
+        cluster
+            .wait_for_rollout(&spec.namespace, &spec.name, timeout, stop)
+            .await
+            .map_err(|e| (Stage::Rollout, e))?;
     }
     Ok(())
-}
-
-async fn wait_for_rollout(
-    cluster: &Cluster,
-    spec: &Spec,
-    timeout: Duration,
-    stop: &mut watch::Receiver<bool>,
-) -> Result<(), (Stage, KubeError)> {
-    cluster
-        .wait_for_rollout(&spec.namespace, &spec.name, timeout, stop)
-        .await
-        .map_err(|e| (Stage::Rollout, e))
 }
 
 /// `state` with its owner mark set to `owner`.
