@@ -140,6 +140,18 @@ class Terraform:
     def apply(self, *extra: str, check: bool = True, env: dict | None = None) -> Result:
         return self.run("apply", "-no-color", "-input=false", "-auto-approve", *extra, check=check, env=env)
 
+    def apply_in_background(self, *extra: str) -> subprocess.Popen:
+        """`apply` started and left running (output on its stdout), for a test that
+        interrupts it: kills its provider, sends Ctrl-C, or takes the API server away."""
+        return subprocess.Popen(
+            [TF_BIN, "apply", "-no-color", "-auto-approve", "-input=false", *extra],
+            cwd=self.workdir,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
     def destroy(self, *extra: str, check: bool = True) -> Result:
         return self.run("destroy", "-no-color", "-input=false", "-auto-approve", *extra, check=check)
 
@@ -159,6 +171,17 @@ def provider_block(kubeconfig: Path | None = None, context: str | None = None, e
     return (
         f'terraform {{\n  required_providers {{\n    jke = {{ source = "jke/jke"{pin} }}\n  }}\n}}\n\n'
         f'provider "jke" {{\n{conn}{extra}}}\n'
+    )
+
+
+def kubectl_set_env(cluster, namespace: str, name: str, value: str):
+    """`kubectl set env deployment/web NAME=VALUE`: an env entry in the app container owned by
+    the field manager kubectl uses for it."""
+    cluster.apps.patch_namespaced_deployment(
+        "web",
+        namespace,
+        {"spec": {"template": {"spec": {"containers": [{"name": "web", "env": [{"name": name, "value": value}]}]}}}},
+        field_manager="kubectl-set",
     )
 
 

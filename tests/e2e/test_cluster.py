@@ -282,16 +282,7 @@ def test_conflict_with_another_manager_names_it_when_force_is_off(cluster, tf, n
 
 def test_killed_provider_mid_apply_converges_on_the_next_apply(cluster, tf, namespace):
     write(tf, config(cluster, namespace, app(extra='  secret_env = { A = "1" }\n')))
-    from harness import TF_BIN
-
-    p = subprocess.Popen(
-        [TF_BIN, "apply", "-no-color", "-auto-approve", "-input=false"],
-        cwd=tf.workdir,
-        env=tf.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    p = tf.apply_in_background()
     # Kill the provider once it has started writing (the Deployment exists).
     wait_until(lambda: cluster.apps.list_namespaced_deployment(namespace).items, "deployment to be applied", 120)
     # Only this Terraform's provider (a child of its process), not anyone else's.

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from faults import FaultProxy, Rule
-from harness import ROOT, TF_BIN, audit_events, hcl, provider_block, started_cluster, wait_until
+from harness import ROOT, audit_events, hcl, kubectl_set_env, provider_block, started_cluster, wait_until
 from test_cluster import app, write
 
 OWNER = "jke.dev/owner"
@@ -102,13 +102,7 @@ def test_a_lost_answer_to_the_take_over_of_foreign_fields_still_converges(cluste
     write(tf, config(cluster.kubeconfig, cluster.context, namespace, body))
     tf.run("init")
     tf.apply()
-    # kubectl set env deployment/web DEBUG=1
-    cluster.apps.patch_namespaced_deployment(
-        "web",
-        namespace,
-        {"spec": {"template": {"spec": {"containers": [{"name": "web", "env": [{"name": "DEBUG", "value": "1"}]}]}}}},
-        field_manager="kubectl-set",
-    )
+    kubectl_set_env(cluster, namespace, "DEBUG", "1")
     # The take-over is the only merge patch of the Deployment itself (scaling goes to /scale).
     take_over = Rule(
         "lost",
@@ -184,14 +178,7 @@ def restart_api_server(d: Path, down_seconds: int = 2) -> subprocess.CompletedPr
 
 
 def apply_in_background(tf) -> tuple[subprocess.Popen, list[str]]:
-    p = subprocess.Popen(
-        [TF_BIN, "apply", "-no-color", "-auto-approve", "-input=false", "-parallelism=5"],
-        cwd=tf.workdir,
-        env=tf.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    p = tf.apply_in_background("-parallelism=5")
     out: list[str] = []
     threading.Thread(target=lambda: out.extend(p.stdout), daemon=True).start()
     return p, out

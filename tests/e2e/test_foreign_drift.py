@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness import hcl, provider_block
+from harness import hcl, kubectl_set_env, provider_block
 
 clients = pytest.mark.clients
 
@@ -182,13 +182,7 @@ def test_labels_applied_through_another_api_version_are_drift_and_removed(cluste
 def test_kubectl_set_env_is_removed_by_apply_and_the_plan_converges(cluster, tf, namespace):
     write(tf, config(cluster, namespace, env={"LOG": "info"}))
     tf.apply()
-    # kubectl set env deployment/web DEBUG=1
-    cluster.apps.patch_namespaced_deployment(
-        "web",
-        namespace,
-        {"spec": {"template": {"spec": {"containers": [{"name": "web", "env": [{"name": "DEBUG", "value": "1"}]}]}}}},
-        field_manager="kubectl-set",
-    )
+    kubectl_set_env(cluster, namespace, "DEBUG", "1")
     r = tf.plan_exitcode()
     assert r.code == 2, str(r)
     assert '- "DEBUG" = "1"' in r.out, r.out

@@ -16,7 +16,6 @@ import subprocess
 import threading
 
 import harness
-from harness import TF_BIN
 from test_rbac import role_rules, service_account_token, token_config
 
 INGRESS = '  ingress = { hosts = ["web.example.com"] }\n'
@@ -87,22 +86,8 @@ def test_a_failed_prune_is_an_error_and_the_state_keeps_the_ingress(cluster, tf,
 
 
 def test_an_apply_killed_during_the_rollout_is_reported_by_the_next_plan(cluster, tf, namespace):
-    from test_cluster import app, config, write
-
-    write(tf, config(cluster, namespace, app()))
-    tf.apply()
-    good = pod_template(cluster, namespace)
-    # The new version can never run (no node has the label); Kubernetes gives up after 10 s.
-    broken = app(image="nginx:1.28", extra='  node_selector = { pool = "does-not-exist" }\n')
-    write(tf, config(cluster, namespace, broken.replace("progress_deadline_seconds = 30", "progress_deadline_seconds = 10")))
-    p = subprocess.Popen(
-        [TF_BIN, "apply", "-no-color", "-auto-approve", "-input=false"],
-        cwd=tf.workdir,
-        env=tf.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    good = first_version_then_broken(cluster, tf, namespace)
+    p = tf.apply_in_background()
 
     def new_version_written():
         d = cluster.apps.read_namespaced_deployment("web", namespace)
@@ -127,6 +112,21 @@ def test_an_apply_killed_during_the_rollout_is_reported_by_the_next_plan(cluster
     rolls_back_to_the_first_version(cluster, tf, namespace, good)
 
 
+def first_version_then_broken(cluster, tf, namespace, rollout_timeout: str = "90s") -> tuple:
+    """Apply the first version of the app, then write (not apply) a version that can never
+    run: no node has its label, and Kubernetes gives up on it after 10 s. Returns the first
+    version's pod template."""
+    from test_cluster import app, config, write
+
+    write(tf, config(cluster, namespace, app()))
+    tf.apply()
+    good = pod_template(cluster, namespace)
+    broken = app(image="nginx:1.28", extra='  node_selector = { pool = "does-not-exist" }\n')
+    broken = broken.replace('timeout = "90s", progress_deadline_seconds = 30', f'timeout = "{rollout_timeout}", progress_deadline_seconds = 10')
+    write(tf, config(cluster, namespace, broken))
+    return good
+
+
 def rolls_back_to_the_first_version(cluster, tf, namespace, good):
     """The next apply (of the same broken configuration) fails like a first failure: it rolls
     back to the first version, whose pods run again, and the next plan proposes the change."""
@@ -149,21 +149,8 @@ def test_an_apply_interrupted_during_the_rollout_rolls_back_on_the_next_apply(cl
     """Ctrl-C during the wait: the provider is asked to stop and returns the new version as
     state with an error (as when the API server stays away), so the next apply's prior state
     is the broken version; it still rolls back to the first one."""
-    from test_cluster import app, config, write
-
-    write(tf, config(cluster, namespace, app()))
-    tf.apply()
-    good = pod_template(cluster, namespace)
-    broken = app(image="nginx:1.28", extra='  node_selector = { pool = "does-not-exist" }\n')
-    write(tf, config(cluster, namespace, broken.replace("progress_deadline_seconds = 30", "progress_deadline_seconds = 10")))
-    p = subprocess.Popen(
-        [TF_BIN, "apply", "-no-color", "-auto-approve", "-input=false"],
-        cwd=tf.workdir,
-        env=tf.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    good = first_version_then_broken(cluster, tf, namespace)
+    p = tf.apply_in_background()
     wait_until(lambda: pod_template(cluster, namespace)[0] == "nginx:1.28", "the new Deployment to be written")
     p.send_signal(signal.SIGINT)
     out, _ = p.communicate(timeout=120)
@@ -223,25 +210,15 @@ def test_an_apply_cut_off_from_the_api_server_during_the_rollout_rolls_back_on_t
     apply fails, with the new version in state (the wait's requests failed) or in the cluster
     alone (the wait timed out and the rollback's requests failed); either way the next
     apply, with the API server back, rolls back to the first version."""
-    from test_cluster import app, config, write
+    from test_cluster import write
 
-    write(tf, config(cluster, namespace, app()))
-    tf.apply()
-    good = pod_template(cluster, namespace)
     forwarder = Forwarder(cluster.server)
     via = tf.workdir / "via-forwarder.kubeconfig"
     via.write_text(cluster.kubeconfig.read_text().replace(cluster.server.rstrip("/"), forwarder.url))
-    broken = app(image="nginx:1.28", extra='  node_selector = { pool = "does-not-exist" }\n')
-    broken = broken.replace('timeout = "90s", progress_deadline_seconds = 30', 'timeout = "20s", progress_deadline_seconds = 10')
-    write(tf, config(cluster, namespace, broken).replace(str(cluster.kubeconfig), str(via)))
-    p = subprocess.Popen(
-        [TF_BIN, "apply", "-no-color", "-auto-approve", "-input=false"],
-        cwd=tf.workdir,
-        env=tf.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    good = first_version_then_broken(cluster, tf, namespace, rollout_timeout="20s")
+    broken = (tf.workdir / "main.tf").read_text()
+    write(tf, broken.replace(str(cluster.kubeconfig), str(via)))
+    p = tf.apply_in_background()
     try:
         wait_until(lambda: pod_template(cluster, namespace)[0] == "nginx:1.28", "the new Deployment to be written")
     finally:
@@ -249,7 +226,7 @@ def test_an_apply_cut_off_from_the_api_server_during_the_rollout_rolls_back_on_t
     out, _ = p.communicate(timeout=300)
     assert p.returncode != 0, out
     assert "Error: " in out, out
-    write(tf, config(cluster, namespace, broken))
+    write(tf, broken)
     rolls_back_to_the_first_version(cluster, tf, namespace, good)
 
 
