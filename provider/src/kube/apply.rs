@@ -76,12 +76,13 @@ impl Cluster {
     /// computed from; a 409 says the object changed since: someone else wrote it, or this very
     /// write was done but its answer lost (the retry then meets the new version). Either way
     /// the object is read again and `compute` asked again, [`REWRITE_ROUNDS`] rounds at most.
+    /// `true` when a write was made (or its answer lost).
     pub async fn rewrite_managed_fields(
         &self,
         r: &ObjectRef,
         live: Json,
         compute: impl Fn(&Json) -> Option<Json>,
-    ) -> Result<(), KubeError> {
+    ) -> Result<bool, KubeError> {
         rewrite_rounds(
             live,
             compute,
@@ -163,7 +164,7 @@ async fn rewrite_rounds<R, RF, W, WF>(
     compute: impl Fn(&Json) -> Option<Json>,
     mut read: R,
     mut write: W,
-) -> Result<(), KubeError>
+) -> Result<bool, KubeError>
 where
     R: FnMut() -> RF,
     RF: std::future::Future<Output = Result<Option<Json>, KubeError>>,
@@ -173,10 +174,13 @@ where
     let mut live = Some(live);
     let mut round = 1;
     loop {
-        // Gone (the apply that follows creates it) or nothing (left) to change: done.
-        let Some(object) = &live else { return Ok(()) };
+        // Gone (the apply that follows creates it) or nothing (left) to change: done, and
+        // written if an earlier round wrote.
+        let Some(object) = &live else {
+            return Ok(round > 1);
+        };
         let Some(managed) = compute(object) else {
-            return Ok(());
+            return Ok(round > 1);
         };
         let version = object["metadata"]["resourceVersion"]
             .as_str()
@@ -191,7 +195,7 @@ where
                 round += 1;
                 live = read().await?;
             }
-            done => return done,
+            done => return done.map(|()| true),
         }
     }
 }
@@ -226,7 +230,7 @@ mod tests {
     async fn rounds(
         answers: Vec<Result<(), KubeError>>,
         reads: Vec<Option<Json>>,
-    ) -> (Result<(), KubeError>, Vec<String>, usize) {
+    ) -> (Result<bool, KubeError>, Vec<String>, usize) {
         let answers = RefCell::new(answers.into_iter());
         let reads = RefCell::new(reads.into_iter());
         let (written, read) = (RefCell::new(Vec::new()), RefCell::new(0));
@@ -253,7 +257,7 @@ mod tests {
         // The retry met 409: the version moved because the write happened; nothing is left.
         let (result, written, read) =
             rounds(vec![Err(outdated())], vec![Some(object("2", false))]).await;
-        assert!(result.is_ok(), "{result:?}");
+        assert!(matches!(result, Ok(true)), "{result:?}");
         assert_eq!(written, ["1"]);
         assert_eq!(read, 1);
     }
@@ -301,6 +305,6 @@ mod tests {
             |_, _| async { Err(outdated()) },
         )
         .await;
-        assert!(none.is_ok());
+        assert!(matches!(none, Ok(false)), "{none:?}");
     }
 }

@@ -168,7 +168,6 @@ impl JkeProvider {
     }
 }
 
-/// The warning for a provider block without `environment` that reached `host`.
 /// What the cluster's environment marker was found to be, for the warning.
 pub enum Marker {
     /// Read: the marker's environment, or `None` when the cluster has none.
@@ -177,6 +176,7 @@ pub enum Marker {
     Unread,
 }
 
+/// The warning for a provider block without `environment` that reached `host`.
 pub fn no_environment_warning(host: &str, marker: &Marker) -> Diagnostic {
     let (says, set) = match marker {
         Marker::Read(Some(m)) => (

@@ -542,13 +542,11 @@ async fn take_over_foreign_fields(
         let Some(l) = l else { continue };
         let take_over =
             |live: &serde_json::Value| foreign_fields::take_over(live, &m.object, policy);
-        if take_over(&l).is_none() {
-            continue;
-        }
-        tracing::info!(object = %r.describe(), "removing fields other managers added");
         // Computed again from the object as it is after a 409 (changed meanwhile, or this
         // write done with its answer lost): a retry never hands over a stale list.
-        cluster.rewrite_managed_fields(r, l, take_over).await?;
+        if cluster.rewrite_managed_fields(r, l, take_over).await? {
+            tracing::info!(object = %r.describe(), "took over the fields other managers added, for the apply to remove");
+        }
     }
     Ok(())
 }
