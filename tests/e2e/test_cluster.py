@@ -107,10 +107,33 @@ def test_drift_of_other_fields_goes_into_the_drift_map(cluster, tf, namespace):
 def test_replicas_changed_by_the_autoscaler_are_not_drift(cluster, tf, namespace):
     write(tf, config(cluster, namespace, app()))
     tf.apply()
+    d = cluster.apps.read_namespaced_deployment("web", namespace)
+    assert d.spec.replicas == 2, "created at the autoscaling floor"
+    assert "jke.dev/create-pending" not in (d.metadata.annotations or {}), "the finished create keeps no pending mark"
     # Anyone scaling through the scale subresource (the HPA does) is not a change to undo.
     cluster.apps.patch_namespaced_deployment_scale("web", namespace, {"spec": {"replicas": 5}})
     r = tf.plan_exitcode()
     assert r.code == 0, str(r)
+    # Nor does the next update undo it: the count the create started with is not the apply's.
+    write(tf, config(cluster, namespace, app(image="nginx:1.28")))
+    tf.apply()
+    d = cluster.apps.read_namespaced_deployment("web", namespace)
+    assert d.spec.template.spec.containers[0].image == "nginx:1.28"
+    assert d.spec.replicas == 5, "the update reset the autoscaler's count"
+
+
+def test_turning_autoscaling_on_keeps_the_running_pods(cluster, tf, namespace):
+    write(tf, config(cluster, namespace, app(extra="  replicas = 3\n  autoscale = { enabled = false }\n")))
+    tf.apply()
+    assert cluster.apps.read_namespaced_deployment("web", namespace).spec.replicas == 3
+    write(tf, config(cluster, namespace, app(extra="  replicas = 3\n")))
+    tf.apply()
+    # The count the apply owned goes to the autoscaler's side instead of being dropped, which
+    # would fall to Kubernetes' default of one pod until the autoscaler's next sync.
+    d = cluster.apps.read_namespaced_deployment("web", namespace)
+    assert d.spec.replicas == 3, "the apply that turned autoscaling on scaled the app down"
+    assert cluster.autoscaling.read_namespaced_horizontal_pod_autoscaler("web", namespace).spec.min_replicas == 3
+    assert tf.plan_exitcode().code == 0, "no changes after apply"
 
 
 @clients

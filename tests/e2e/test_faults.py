@@ -103,7 +103,7 @@ def test_a_lost_answer_to_the_take_over_of_foreign_fields_still_converges(cluste
     tf.run("init")
     tf.apply()
     kubectl_set_env(cluster, namespace, "DEBUG", "1")
-    # The take-over is the only merge patch of the Deployment itself (scaling goes to /scale).
+    # On an update the take-over is the only merge patch of the Deployment itself.
     take_over = Rule(
         "lost",
         method="PATCH",

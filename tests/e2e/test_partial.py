@@ -15,6 +15,8 @@ import struct
 import subprocess
 import threading
 
+from kubernetes.client.rest import ApiException
+
 import harness
 from test_rbac import role_rules, service_account_token, token_config
 
@@ -110,6 +112,42 @@ def test_an_apply_killed_during_the_rollout_is_reported_by_the_next_plan(cluster
     assert plan.code == 2, str(plan)
     assert '"Deployment/web: rollout"' in out and "failed:" in out, str(plan)
     rolls_back_to_the_first_version(cluster, tf, namespace, good)
+
+
+def test_a_create_killed_during_the_rollout_is_taken_over_by_the_next_apply(cluster, tf, namespace):
+    """A create whose provider dies before it returns leaves objects that no state names; they
+    carry a pending mark, so the next apply of the same configuration takes them over (instead
+    of refusing them as another's) and finishes the create: the mark comes off and the count
+    the create started with goes to the autoscaler's side."""
+    from test_cluster import app, config, write
+
+    stuck = app(extra='  node_selector = { pool = "does-not-exist" }\n')
+    write(tf, config(cluster, namespace, stuck))
+    tf.run("init")
+    p = tf.apply_in_background()
+
+    def created():
+        try:
+            return cluster.apps.read_namespaced_deployment("web", namespace)
+        except ApiException:
+            return None
+
+    d = wait_until(created, "the Deployment to be created")
+    assert d.metadata.annotations.get("jke.dev/create-pending") == "true"
+    subprocess.run(["pkill", "-KILL", "-P", str(p.pid), "-f", "terraform-provider-jke"], check=False)
+    p.wait(timeout=120)
+    assert tf.run("state", "list").out.strip() == "", "the killed create returned nothing to Terraform"
+
+    write(tf, config(cluster, namespace, app()))
+    tf.apply()
+    d = cluster.apps.read_namespaced_deployment("web", namespace)
+    state = tf.state_resource("jke_application.web")
+    assert d.metadata.annotations["jke.dev/owner"] == state["owner_id"], "the leftovers were not taken over"
+    assert "jke.dev/create-pending" not in d.metadata.annotations
+    assert d.spec.replicas == 2 and d.status.available_replicas == 2
+    scale = [m for m in d.metadata.managed_fields if m.subresource == "scale"]
+    assert [(m.manager, m.operation) for m in scale] == [("jke", "Update")], d.metadata.managed_fields
+    assert tf.plan_exitcode().code == 0, "no changes after apply"
 
 
 def first_version_then_broken(cluster, tf, namespace, rollout_timeout: str = "90s") -> tuple:

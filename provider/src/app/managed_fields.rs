@@ -305,6 +305,91 @@ pub fn subset<'a>(fields: &'a Json, raw: &[String]) -> Option<&'a Json> {
     raw.iter().try_fold(fields, |at, k| at.get(k))
 }
 
+/// Which entry of a `managedFields` list: one manager's writes of one operation through one
+/// subresource (empty for the object itself).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EntryKey<'a> {
+    pub manager: &'a str,
+    pub operation: &'a str,
+    pub subresource: &'a str,
+}
+
+impl EntryKey<'_> {
+    fn matches(&self, raw: &Json) -> bool {
+        entry(raw).is_some_and(|e| {
+            e.manager == self.manager
+                && e.operation == self.operation
+                && e.subresource == self.subresource
+        })
+    }
+}
+
+/// Whether the entry `key` of `list` owns the leaf `raw`.
+pub fn entry_owns(list: &[Json], key: EntryKey, raw: &[String]) -> bool {
+    list.iter()
+        .find(|e| key.matches(e))
+        .and_then(|e| e.get("fieldsV1"))
+        .and_then(|f| subset(f, raw))
+        .is_some()
+}
+
+/// Take the leaf `raw` out of the entry `from` of `list`, dropping the entry when it is left
+/// owning nothing. Returns whether it was there.
+pub fn take_leaf(list: &mut Vec<Json>, from: EntryKey, raw: &[String]) -> bool {
+    let Some(i) = list.iter().position(|e| from.matches(e)) else {
+        return false;
+    };
+    let Some(fields) = list[i].get_mut("fieldsV1") else {
+        return false;
+    };
+    if !remove_leaf(fields, raw) {
+        return false;
+    }
+    if fields.as_object().is_none_or(Map::is_empty) {
+        list.remove(i);
+    }
+    true
+}
+
+/// Move the leaf `raw` from the entry `from` to the entry `to`, which is added (in `from`'s
+/// API version) when `list` has none. Returns whether it moved.
+pub fn move_leaf(list: &mut Vec<Json>, from: EntryKey, to: EntryKey, raw: &[String]) -> bool {
+    let Some(api_version) = list
+        .iter()
+        .find(|e| from.matches(e))
+        .and_then(|e| e.get("apiVersion").cloned())
+    else {
+        return false;
+    };
+    if !take_leaf(list, from, raw) {
+        return false;
+    }
+    let i = match list.iter().position(|e| to.matches(e)) {
+        Some(i) => i,
+        None => {
+            let mut e = serde_json::json!({
+                "manager": to.manager,
+                "operation": to.operation,
+                "apiVersion": api_version,
+                "fieldsType": "FieldsV1",
+                "fieldsV1": {},
+            });
+            if !to.subresource.is_empty() {
+                e["subresource"] = Json::String(to.subresource.to_string());
+            }
+            list.push(e);
+            list.len() - 1
+        }
+    };
+    if let Some(obj) = list[i].as_object_mut() {
+        let fields = obj
+            .entry("fieldsV1")
+            .or_insert_with(|| Json::Object(Map::new()));
+        add_leaf(fields, raw);
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -448,5 +533,40 @@ mod tests {
             json!({"name": "sidecar", "image": "proxy"})
         );
         assert_eq!(project(&json!(true), &json!({})), json!(true));
+    }
+
+    #[test]
+    fn a_leaf_moves_between_entries_and_an_emptied_entry_goes() {
+        let apply = EntryKey {
+            manager: "jke",
+            operation: "Apply",
+            subresource: "",
+        };
+        let scale = EntryKey {
+            manager: "jke",
+            operation: "Update",
+            subresource: "scale",
+        };
+        let replicas = ["f:spec".to_string(), "f:replicas".to_string()];
+        let mut list = vec![
+            json!({"manager": "jke", "operation": "Apply", "apiVersion": "apps/v1",
+            "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:replicas": {}, "f:paused": {}}}}),
+        ];
+        assert!(move_leaf(&mut list, apply, scale, &replicas));
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0]["fieldsV1"], json!({"f:spec": {"f:paused": {}}}));
+        assert_eq!(
+            list[1],
+            json!({"manager": "jke", "operation": "Update", "apiVersion": "apps/v1", "subresource": "scale",
+                "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:replicas": {}}}})
+        );
+        assert!(entry_owns(&list, scale, &replicas) && !entry_owns(&list, apply, &replicas));
+        // Nothing to move: nothing changes.
+        assert!(!move_leaf(&mut list, apply, scale, &replicas));
+        assert_eq!(list.len(), 2);
+        // Back again: the scale entry owns nothing more and is dropped.
+        assert!(move_leaf(&mut list, scale, apply, &replicas));
+        assert_eq!(list.len(), 1);
+        assert!(entry_owns(&list, apply, &replicas));
     }
 }

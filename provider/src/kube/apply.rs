@@ -1,5 +1,5 @@
-//! Server-side apply of any object with the configured field manager, and the scale
-//! subresource.
+//! Server-side apply of any object with the configured field manager, and guarded patches
+//! of an object's metadata (who owns which field).
 
 use super::client::Cluster;
 use super::error::KubeError;
@@ -45,39 +45,40 @@ impl Cluster {
         Ok(())
     }
 
-    /// Replace an object's `metadata.managedFields` (who owns which field), provided it is
-    /// still at `resource_version`; nothing else of the object changes. A following
-    /// server-side apply no longer sending a field its manager now owns removes it.
-    pub async fn set_managed_fields(
+    /// Merge `metadata` (e.g. a new `managedFields`, who owns which field, and annotations
+    /// to drop) into an object's metadata, provided it is still at `resource_version`; nothing
+    /// else of the object changes. A following server-side apply no longer sending a field
+    /// its manager now owns removes it.
+    pub async fn patch_metadata(
         &self,
         r: &ObjectRef,
         resource_version: &str,
-        managed_fields: &Json,
+        metadata: &Json,
     ) -> Result<(), KubeError> {
         let params = PatchParams {
             field_manager: Some(self.settings.field_manager.name.clone()),
             ..PatchParams::default()
         };
-        let patch = serde_json::json!({
-            "metadata": {"resourceVersion": resource_version, "managedFields": managed_fields}
-        });
-        tracing::debug!(object = %r.describe(), "taking over fields other managers added");
+        let mut metadata = metadata.clone();
+        metadata["resourceVersion"] = Json::String(resource_version.to_string());
+        let patch = serde_json::json!({ "metadata": metadata });
+        tracing::debug!(object = %r.describe(), "patching metadata");
         let api = self.api(r);
         let patch = Patch::Merge(&patch);
         // Guarded by resourceVersion: a repeat after a lost answer fails with 409, not twice.
-        self.retry("take over fields", || api.patch(&r.name, &params, &patch))
+        self.retry("patch metadata", || api.patch(&r.name, &params, &patch))
             .await
-            .map_err(|e| self.err(e, format!("take over fields of {}", r.describe())))?;
+            .map_err(|e| self.err(e, format!("patch the metadata of {}", r.describe())))?;
         Ok(())
     }
 
-    /// Set `r`'s managedFields to what `compute` makes of the live object (`None`: nothing to
+    /// Merge into `r`'s metadata what `compute` makes of the live object (`None`: nothing to
     /// change), starting from `live` as just read. Each write is guarded by the version it was
     /// computed from; a 409 says the object changed since: someone else wrote it, or this very
     /// write was done but its answer lost (the retry then meets the new version). Either way
     /// the object is read again and `compute` asked again, [`REWRITE_ROUNDS`] rounds at most.
     /// `true` when a write was made (or its answer lost).
-    pub async fn rewrite_managed_fields(
+    pub async fn rewrite_metadata(
         &self,
         r: &ObjectRef,
         live: Json,
@@ -87,7 +88,7 @@ impl Cluster {
             live,
             compute,
             || self.get(r),
-            |version, managed| async move { self.set_managed_fields(r, &version, &managed).await },
+            |version, metadata| async move { self.patch_metadata(r, &version, &metadata).await },
         )
         .await
     }
@@ -134,31 +135,13 @@ impl Cluster {
             }
         }
     }
-
-    /// Set a Deployment's replica count through the scale subresource, without making the
-    /// field manager the owner of `spec.replicas` (an autoscaler may own it).
-    pub async fn scale_deployment(
-        &self,
-        namespace: &str,
-        name: &str,
-        replicas: i64,
-    ) -> Result<(), KubeError> {
-        let api: Api<k8s_openapi::api::apps::v1::Deployment> =
-            Api::namespaced(self.client.clone(), namespace);
-        let patch = serde_json::json!({ "spec": { "replicas": replicas } });
-        let (params, patch) = (PatchParams::default(), Patch::Merge(&patch));
-        self.retry("scale", || api.patch_scale(name, &params, &patch))
-            .await
-            .map_err(|e| self.err(e, format!("scale Deployment/{namespace}/{name}")))?;
-        Ok(())
-    }
 }
 
-/// Rounds of [`Cluster::rewrite_managed_fields`]: the first write and two more after a 409.
+/// Rounds of [`Cluster::rewrite_metadata`]: the first write and two more after a 409.
 pub const REWRITE_ROUNDS: u32 = 3;
 
-/// [`Cluster::rewrite_managed_fields`] with the cluster's `read` and guarded `write` (given the
-/// version and the new managedFields) passed in.
+/// [`Cluster::rewrite_metadata`] with the cluster's `read` and guarded `write` (given the
+/// version and the metadata to merge) passed in.
 async fn rewrite_rounds<R, RF, W, WF>(
     live: Json,
     compute: impl Fn(&Json) -> Option<Json>,

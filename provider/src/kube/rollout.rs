@@ -56,7 +56,8 @@ pub fn progress(d: &Deployment) -> Progress {
 }
 
 impl Cluster {
-    /// Wait until the Deployment has rolled out, failed, timed out, or `stop` fires.
+    /// Wait until the Deployment has rolled out (returned as last seen), failed, timed out,
+    /// or `stop` fires.
     ///
     /// One GET, then a watch on that one Deployment from the version read: every change
     /// of its status arrives as an event, so the wait costs no request per second. A watch
@@ -70,7 +71,7 @@ impl Cluster {
         name: &str,
         timeout: Duration,
         stop: &mut watch::Receiver<bool>,
-    ) -> Result<(), KubeError> {
+    ) -> Result<Deployment, KubeError> {
         self.wait_for_rollout_reporting(namespace, name, timeout, stop, &|_: &str| {})
             .await
     }
@@ -83,7 +84,7 @@ impl Cluster {
         timeout: Duration,
         stop: &mut watch::Receiver<bool>,
         report: &(dyn Fn(&str) + Send + Sync),
-    ) -> Result<(), KubeError> {
+    ) -> Result<Deployment, KubeError> {
         let api: Api<Deployment> = Api::namespaced(self.client.clone(), namespace);
         let deadline = tokio::time::Instant::now() + timeout;
         let fail = |e| {
@@ -101,7 +102,7 @@ impl Cluster {
             .await?;
         loop {
             if let Some(done) = self.judge(namespace, name, &d, &mut last, report).await {
-                return done;
+                return done.map(|()| d);
             }
             let version = d.metadata.resource_version.clone().unwrap_or_default();
             let params = WatchParams::default()
@@ -149,7 +150,7 @@ impl Cluster {
                         d = next;
                         if let Some(done) = self.judge(namespace, name, &d, &mut last, report).await
                         {
-                            return done;
+                            return done.map(|()| d);
                         }
                     }
                     Some(WatchEvent::Bookmark(b)) => {

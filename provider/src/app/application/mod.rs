@@ -5,5 +5,6 @@
 pub mod bundle;
 pub mod observe;
 pub mod owner;
+pub mod replicas;
 pub mod spec;
 pub mod validate;

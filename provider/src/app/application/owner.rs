@@ -5,6 +5,8 @@
 //! objects that are absent, already carry its own mark, or (when adopting) carry none; and
 //! deletes only objects that carry its own mark.
 
+use super::replicas;
+use crate::app::managed_fields::{EntryKey, take_leaf};
 use crate::app::object::{Kind, Manifest};
 use serde_json::Value as Json;
 
@@ -103,6 +105,42 @@ pub fn unfinished(mark: &str, deployment: Option<&Json>) -> bool {
                 || d["metadata"]["annotations"][PENDING_ANNOTATION].as_str() == Some("true")
         }
     }
+}
+
+/// What to merge into the app's Deployment's metadata when its create has returned to
+/// Terraform: the pending mark off (out of the provider's apply entry too), and, when
+/// `autoscaled`, `spec.replicas` handed to the autoscaler's side (see [`replicas`]). `None`
+/// when neither is left to do.
+pub fn finish_create(deployment: &Json, own_manager: &str, autoscaled: bool) -> Option<Json> {
+    let pending = deployment["metadata"]["annotations"]
+        .get(PENDING_ANNOTATION)
+        .is_some();
+    let mut list = deployment["metadata"]["managedFields"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let apply = EntryKey {
+        manager: own_manager,
+        operation: "Apply",
+        subresource: "",
+    };
+    let mark = [
+        "f:metadata".to_string(),
+        "f:annotations".to_string(),
+        format!("f:{PENDING_ANNOTATION}"),
+    ];
+    let mut moved = take_leaf(&mut list, apply, &mark);
+    if autoscaled {
+        moved |= replicas::hand_to_scale(&mut list, own_manager);
+    }
+    if !pending && !moved {
+        return None;
+    }
+    let mut metadata = serde_json::json!({ "managedFields": list });
+    if pending {
+        metadata["annotations"] = serde_json::json!({ PENDING_ANNOTATION: null });
+    }
+    Some(metadata)
 }
 
 /// Whether this app (id `ours`) may write over `live` (None: absent). Objects without a
@@ -228,5 +266,38 @@ mod tests {
         assert_eq!(mark_of(&ms[1].object), Some("a1"));
         assert_eq!(ms[1].object["metadata"]["annotations"]["a"], "b");
         assert_eq!(mark_of(&ms[2].object), Some("a1"));
+    }
+
+    #[test]
+    fn a_finished_create_drops_its_pending_mark_and_leaves_the_count_to_the_autoscaler() {
+        let mut d = live(Some("a1"));
+        d["metadata"]["annotations"][PENDING_ANNOTATION] = json!("true");
+        d["metadata"]["managedFields"] = json!([
+            {"manager": "jke", "operation": "Apply", "apiVersion": "apps/v1", "fieldsType": "FieldsV1",
+             "fieldsV1": {"f:metadata": {"f:annotations": {"f:jke.dev/owner": {}, "f:jke.dev/create-pending": {}}},
+                          "f:spec": {"f:replicas": {}, "f:template": {}}}}
+        ]);
+        let m = finish_create(&d, "jke", true).expect("something to do");
+        assert_eq!(m["annotations"], json!({PENDING_ANNOTATION: null}));
+        assert_eq!(
+            m["managedFields"][0]["fieldsV1"],
+            json!({"f:metadata": {"f:annotations": {"f:jke.dev/owner": {}}}, "f:spec": {"f:template": {}}})
+        );
+        assert_eq!(m["managedFields"][1]["subresource"], "scale");
+        assert_eq!(
+            m["managedFields"][1]["fieldsV1"],
+            json!({"f:spec": {"f:replicas": {}}})
+        );
+        // A fixed count stays the provider's to apply.
+        let fixed = finish_create(&d, "jke", false).expect("the mark to drop");
+        assert_eq!(fixed["managedFields"].as_array().map(Vec::len), Some(1));
+        assert!(fixed["managedFields"][0]["fieldsV1"]["f:spec"]["f:replicas"].is_object());
+        // Done already (the patch went through and its answer was lost): nothing to write.
+        let mut done = d.clone();
+        done["metadata"]["annotations"]
+            .as_object_mut()
+            .map(|a| a.remove(PENDING_ANNOTATION));
+        done["metadata"]["managedFields"] = m["managedFields"].clone();
+        assert_eq!(finish_create(&done, "jke", true), None);
     }
 }

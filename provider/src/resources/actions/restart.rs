@@ -147,7 +147,7 @@ impl Action for Restart {
             .wait_for_rollout_reporting(&namespace, &name, timeout, &mut run.stop, &report)
             .await
         {
-            Ok(()) => {
+            Ok(_) => {
                 run.progress
                     .send(format!("restarted {namespace}/{name}: every pod replaced"));
                 Diagnostics::new()

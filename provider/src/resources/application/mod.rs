@@ -15,6 +15,7 @@ use super::resource::{Connected, Resource};
 use crate::app::application::bundle::{self, KINDS};
 use crate::app::application::observe::{self, Live, Observed};
 use crate::app::application::owner::{self, Foreign, OWNER_ANNOTATION};
+use crate::app::application::replicas;
 use crate::app::application::spec::{Input, Spec, StringMap};
 use crate::app::application::validate;
 use crate::app::foreign_fields::{self, Policy};
@@ -520,13 +521,16 @@ enum Stage {
 
 /// Hand the fields other managers added to the objects (and `policy` does not leave alone)
 /// to the provider's own field manager, so that applying `manifests` removes them: server-side
-/// apply never removes a field another manager still owns. `read` is the objects as just
-/// read (namespace left out, in order); without it they are read now.
+/// apply never removes a field another manager still owns. With `autoscaled`, a replica count
+/// the provider's apply owns (from a create, or from before autoscaling was on) goes the other
+/// way, to its scale entry, so that the apply leaves it (see [`replicas`]). `read` is the
+/// objects as just read (namespace left out, in order); without it they are read now.
 async fn take_over_foreign_fields(
     cluster: &Cluster,
     manifests: &[Manifest],
     read: Option<Vec<Option<serde_json::Value>>>,
     policy: &Policy<'_>,
+    autoscaled: bool,
 ) -> Result<(), KubeError> {
     // The namespace is shared by many apps (and the platform's): not the app's to clean.
     let manifests: Vec<&Manifest> = manifests
@@ -540,11 +544,19 @@ async fn take_over_foreign_fields(
     };
     for ((m, r), l) in manifests.iter().zip(&refs).zip(live) {
         let Some(l) = l else { continue };
-        let take_over =
-            |live: &serde_json::Value| foreign_fields::take_over(live, &m.object, policy);
+        let keep_count = autoscaled && m.kind == Kind::Deployment;
+        let rewrite = |live: &serde_json::Value| {
+            let taken = foreign_fields::take_over(live, &m.object, policy);
+            let mut list = match &taken {
+                Some(serde_json::Value::Array(list)) => list.clone(),
+                _ => live["metadata"]["managedFields"].as_array()?.clone(),
+            };
+            let kept = keep_count && replicas::hand_to_scale(&mut list, policy.own_manager);
+            (taken.is_some() || kept).then(|| serde_json::json!({ "managedFields": list }))
+        };
         // Computed again from the object as it is after a 409 (changed meanwhile, or this
         // write done with its answer lost): a retry never hands over a stale list.
-        if cluster.rewrite_managed_fields(r, l, take_over).await? {
+        if cluster.rewrite_metadata(r, l, rewrite).await? {
             tracing::info!(object = %r.describe(), "took over the fields other managers added, for the apply to remove");
         }
     }
@@ -577,7 +589,8 @@ fn write_order(manifests: &[Manifest]) -> Vec<Vec<&Manifest>> {
 
 /// Apply `spec`, which renders to `manifests` (already marked with `owner`): take over what
 /// others added, server-side apply in order, prune what it no longer has (only objects with
-/// its mark), wait for rollout.
+/// its mark), wait for rollout. Returns the Deployment as the rollout wait last saw it (none
+/// without the wait).
 async fn converge(
     cluster: &Cluster,
     spec: &Spec,
@@ -586,26 +599,26 @@ async fn converge(
     over: Over,
     policy: &Policy<'_>,
     stop: &mut watch::Receiver<bool>,
-) -> Result<(), (Stage, KubeError)> {
+) -> Result<Option<serde_json::Value>, (Stage, KubeError)> {
     let write = |e| (Stage::Write, e);
     let created = matches!(over, Over::Nothing);
     if let Over::Objects(read) = over {
-        take_over_foreign_fields(cluster, manifests, read, policy)
+        take_over_foreign_fields(cluster, manifests, read, policy, spec.autoscale.enabled)
             .await
             .map_err(write)?;
     }
     for group in write_order(manifests) {
         // A group's objects at once: an app costs three round trips, not one per object.
         let written = join_all(group.into_iter().map(|m| async move {
-            cluster.apply(&object_ref(m), &m.object).await?;
             if created && m.kind == Kind::Deployment && spec.autoscale.enabled {
-                // Start at the autoscaling floor rather than Kubernetes' default of one pod;
-                // at once, so the controller more often creates the pods in one go.
-                cluster
-                    .scale_deployment(&spec.namespace, &spec.name, spec.autoscale.min_replicas)
-                    .await?;
+                // Start at the autoscaling floor rather than Kubernetes' default of one pod,
+                // in the same write, so the controller makes every pod at once; the create's
+                // end hands the count to the autoscaler's side (see `replicas`).
+                let mut object = m.object.clone();
+                object["spec"]["replicas"] = spec.autoscale.min_replicas.into();
+                return cluster.apply(&object_ref(m), &object).await;
             }
-            Ok(())
+            cluster.apply(&object_ref(m), &m.object).await
         }))
         .await;
         written
@@ -635,14 +648,49 @@ async fn converge(
         let pruned: Vec<String> = pruned.iter().map(ObjectRef::describe).collect();
         tracing::info!(app = %spec.id(), ?pruned, "deleted objects the app no longer has");
     }
-    if spec.rollout.wait {
-        let timeout = parse_duration(&spec.rollout.timeout).unwrap_or(Duration::from_secs(300));
-        cluster
-            .wait_for_rollout(&spec.namespace, &spec.name, timeout, stop)
-            .await
-            .map_err(|e| (Stage::Rollout, e))?;
+    if !spec.rollout.wait {
+        return Ok(None);
     }
-    Ok(())
+    let timeout = parse_duration(&spec.rollout.timeout).unwrap_or(Duration::from_secs(300));
+    let rolled_out = cluster
+        .wait_for_rollout(&spec.namespace, &spec.name, timeout, stop)
+        .await
+        .map_err(|e| (Stage::Rollout, e))?;
+    Ok(serde_json::to_value(rolled_out).ok())
+}
+
+/// The end of a create, which returns to Terraform now and so records the owner mark: the
+/// Deployment's pending mark comes off, and an autoscaled count goes to the autoscaler's side
+/// (see [`owner::finish_create`]), in one write guarded by the version it was computed from.
+/// `rolled_out` is the Deployment as the rollout wait last saw it; without it, it is read.
+/// Best effort: every later apply writes the Deployment without the mark and hands the count
+/// over anyway.
+async fn finish_create(
+    cluster: &Cluster,
+    spec: &Spec,
+    manifests: &[Manifest],
+    rolled_out: Option<serde_json::Value>,
+    policy: &Policy<'_>,
+) {
+    let Some(d) = manifests.iter().find(|m| m.kind == Kind::Deployment) else {
+        return;
+    };
+    let r = object_ref(d);
+    let live = match rolled_out {
+        Some(live) => Ok(Some(live)),
+        None => cluster.get(&r).await,
+    };
+    let finish = |live: &serde_json::Value| {
+        owner::finish_create(live, policy.own_manager, spec.autoscale.enabled)
+    };
+    let done = match live {
+        Ok(Some(live)) => cluster.rewrite_metadata(&r, live, finish).await,
+        Ok(None) => Ok(false),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = done {
+        tracing::warn!(app = %spec.id(), error = %e, "could not finish the create (clear the pending-create mark)");
+    }
 }
 
 /// `state` with its owner mark set to `owner`.
@@ -743,17 +791,12 @@ pub async fn apply(
     )
     .await;
     if prior.is_none() && !matches!(result, Err((Stage::Write, _))) {
-        // The create returns to Terraform now, which records the mark: no longer pending.
-        // Best effort: every later apply writes the Deployment without it anyway.
-        if let Some(d) = state_manifests.iter().find(|m| m.kind == Kind::Deployment)
-            && let Err(e) = cluster.apply(&object_ref(d), &d.object).await
-        {
-            tracing::warn!(app = %spec.id(), error = %e, "could not clear the pending-create mark");
-        }
+        let rolled_out = result.as_ref().ok().cloned().flatten();
+        finish_create(cluster, &spec, &state_manifests, rolled_out, policy).await;
     }
     let new_state = plan::encode_state(&spec, &state_manifests, &BTreeMap::new(), Some(&owner));
     let (stage, err) = match result {
-        Ok(()) => {
+        Ok(_) => {
             let resp = ApplyResponse {
                 new_state,
                 new_identity: Some(identity(&spec)),
@@ -786,7 +829,7 @@ pub async fn apply(
             )
             .await;
             let (outcome, happened, private) = match rolled_back {
-                Ok(()) => (
+                Ok(_) => (
                     "rolled back to the previous version, which is running again".to_string(),
                     Outcome::because(Event::RolledBack, err.to_string()),
                     Vec::new(),
