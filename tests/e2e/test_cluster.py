@@ -109,7 +109,7 @@ def test_replicas_changed_by_the_autoscaler_are_not_drift(cluster, tf, namespace
     tf.apply()
     d = cluster.apps.read_namespaced_deployment("web", namespace)
     assert d.spec.replicas == 2, "created at the autoscaling floor"
-    assert "jke.dev/create-pending" not in (d.metadata.annotations or {}), "the finished create keeps no pending mark"
+    assert "jke.dev/create-pending" not in d.metadata.labels, "the finished create keeps no pending mark"
     # Anyone scaling through the scale subresource (the HPA does) is not a change to undo.
     cluster.apps.patch_namespaced_deployment_scale("web", namespace, {"spec": {"replicas": 5}})
     r = tf.plan_exitcode()

@@ -133,7 +133,7 @@ def test_a_create_killed_during_the_rollout_is_taken_over_by_the_next_apply(clus
             return None
 
     d = wait_until(created, "the Deployment to be created")
-    assert d.metadata.annotations.get("jke.dev/create-pending") == "true"
+    assert d.metadata.labels.get("jke.dev/create-pending") == "true"
     subprocess.run(["pkill", "-KILL", "-P", str(p.pid), "-f", "terraform-provider-jke"], check=False)
     p.wait(timeout=120)
     assert tf.run("state", "list").out.strip() == "", "the killed create returned nothing to Terraform"
@@ -143,7 +143,7 @@ def test_a_create_killed_during_the_rollout_is_taken_over_by_the_next_apply(clus
     d = cluster.apps.read_namespaced_deployment("web", namespace)
     state = tf.state_resource("jke_application.web")
     assert d.metadata.annotations["jke.dev/owner"] == state["owner_id"], "the leftovers were not taken over"
-    assert "jke.dev/create-pending" not in d.metadata.annotations
+    assert "jke.dev/create-pending" not in d.metadata.labels
     assert d.spec.replicas == 2 and d.status.available_replicas == 2
     scale = [m for m in d.metadata.managed_fields if m.subresource == "scale"]
     assert [(m.manager, m.operation) for m in scale] == [("jke", "Update")], d.metadata.managed_fields

@@ -30,8 +30,9 @@ impl Cluster {
         KubeError::from_kube(e, &self.host, &action)
     }
 
-    /// Server-side apply of one object.
-    pub async fn apply(&self, r: &ObjectRef, object: &Json) -> Result<(), KubeError> {
+    /// Server-side apply of one object; returns the object as the server answered (`Null` if
+    /// it could not be turned into JSON).
+    pub async fn apply(&self, r: &ObjectRef, object: &Json) -> Result<Json, KubeError> {
         let fm = &self.settings.field_manager;
         let mut params = PatchParams::apply(&fm.name);
         params.force = fm.force_conflicts;
@@ -39,10 +40,11 @@ impl Cluster {
         let api = self.api(r);
         let patch = Patch::Apply(object);
         // Server-side apply is idempotent: sending it again after a lost answer is safe.
-        self.retry("apply", || api.patch(&r.name, &params, &patch))
+        let applied = self
+            .retry("apply", || api.patch(&r.name, &params, &patch))
             .await
             .map_err(|e| self.err(e, format!("apply {}", r.describe())))?;
-        Ok(())
+        Ok(serde_json::to_value(applied).unwrap_or_default())
     }
 
     /// Merge `metadata` (e.g. a new `managedFields`, who owns which field, and annotations
@@ -102,7 +104,7 @@ impl Cluster {
         object: &Json,
         timeout: Duration,
         stop: &mut watch::Receiver<bool>,
-    ) -> Result<(), KubeError> {
+    ) -> Result<Json, KubeError> {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut logged = false;
         loop {

@@ -59,7 +59,8 @@ impl Cluster {
     /// Wait until the Deployment has rolled out (returned as last seen), failed, timed out,
     /// or `stop` fires.
     ///
-    /// One GET, then a watch on that one Deployment from the version read: every change
+    /// One GET (none when the caller has the Deployment as written, see
+    /// [`Self::wait_for_rollout_from`]), then a watch on that one Deployment from that version: every change
     /// of its status arrives as an event, so the wait costs no request per second. A watch
     /// the server ends, or whose connection breaks, is opened again from the last version
     /// seen (after a growing wait when it keeps breaking, see [`retry::Reopen`]); one whose
@@ -76,11 +77,45 @@ impl Cluster {
             .await
     }
 
+    /// [`Self::wait_for_rollout`] from `written`, the Deployment as the server answered the
+    /// write that started the rollout: the watch opens from its version, without a GET.
+    pub async fn wait_for_rollout_from(
+        &self,
+        written: Deployment,
+        timeout: Duration,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<Deployment, KubeError> {
+        let namespace = written.metadata.namespace.clone().unwrap_or_default();
+        let name = written.metadata.name.clone().unwrap_or_default();
+        self.wait(
+            &namespace,
+            &name,
+            Some(written),
+            timeout,
+            stop,
+            &|_: &str| {},
+        )
+        .await
+    }
+
     /// [`Self::wait_for_rollout`], telling `report` each new state ("1/2 pods updated").
     pub async fn wait_for_rollout_reporting(
         &self,
         namespace: &str,
         name: &str,
+        timeout: Duration,
+        stop: &mut watch::Receiver<bool>,
+        report: &(dyn Fn(&str) + Send + Sync),
+    ) -> Result<Deployment, KubeError> {
+        self.wait(namespace, name, None, timeout, stop, report)
+            .await
+    }
+
+    async fn wait(
+        &self,
+        namespace: &str,
+        name: &str,
+        written: Option<Deployment>,
         timeout: Duration,
         stop: &mut watch::Receiver<bool>,
         report: &(dyn Fn(&str) + Send + Sync),
@@ -97,9 +132,13 @@ impl Cluster {
         let mut last = String::new();
         // A watch that breaks again right after it opened is not opened again at once.
         let mut reopen = retry::Reopen::default();
-        let mut d = self
-            .read_deployment(&api, namespace, name, deadline)
-            .await?;
+        let mut d = match written {
+            Some(d) => d,
+            None => {
+                self.read_deployment(&api, namespace, name, deadline)
+                    .await?
+            }
+        };
         loop {
             if let Some(done) = self.judge(namespace, name, &d, &mut last, report).await {
                 return done.map(|()| d);

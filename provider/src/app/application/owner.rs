@@ -15,8 +15,10 @@ pub const OWNER_ANNOTATION: &str = "jke.dev/owner";
 
 /// On the Deployment while the create that made the app has not returned to Terraform: a
 /// create interrupted before it could (provider killed, connection lost) leaves its mark in
-/// no state, and the next create of the same app takes those objects over.
-pub const PENDING_ANNOTATION: &str = "jke.dev/create-pending";
+/// no state, and the next create of the same app takes those objects over. A label, not an
+/// annotation: a Deployment's annotations are copied to its ReplicaSets, and changing them
+/// bumps its generation, so taking the mark off would make the controllers write both again.
+pub const PENDING_LABEL: &str = "jke.dev/create-pending";
 
 /// The owner mark of a live object, if it has one.
 pub fn mark_of(object: &Json) -> Option<&str> {
@@ -86,13 +88,20 @@ pub fn managed_by(live: &Json) -> String {
     }
 }
 
-/// Mark the app's Deployment as not yet created (see [`PENDING_ANNOTATION`]).
+/// Mark the app's Deployment as not yet created (see [`PENDING_LABEL`]).
 pub fn mark_pending(manifests: &mut [Manifest]) {
     for m in manifests.iter_mut().filter(|m| m.kind == Kind::Deployment) {
-        if let Some(a) = m.object["metadata"]["annotations"].as_object_mut() {
-            a.insert(PENDING_ANNOTATION.into(), Json::String("true".into()));
+        if let Some(l) = m.object["metadata"]["labels"].as_object_mut() {
+            l.insert(PENDING_LABEL.into(), Json::String("true".into()));
         }
     }
+}
+
+/// Whether the Deployment carries the pending mark.
+fn pending(deployment: &Json) -> bool {
+    deployment["metadata"]["labels"]
+        .get(PENDING_LABEL)
+        .is_some()
 }
 
 /// Whether `mark` is that of a create that never returned to Terraform, judged by the
@@ -100,10 +109,7 @@ pub fn mark_pending(manifests: &mut [Manifest]) {
 pub fn unfinished(mark: &str, deployment: Option<&Json>) -> bool {
     match deployment {
         None => true,
-        Some(d) => {
-            mark_of(d) != Some(mark)
-                || d["metadata"]["annotations"][PENDING_ANNOTATION].as_str() == Some("true")
-        }
+        Some(d) => mark_of(d) != Some(mark) || pending(d),
     }
 }
 
@@ -112,9 +118,6 @@ pub fn unfinished(mark: &str, deployment: Option<&Json>) -> bool {
 /// `autoscaled`, `spec.replicas` handed to the autoscaler's side (see [`replicas`]). `None`
 /// when neither is left to do.
 pub fn finish_create(deployment: &Json, own_manager: &str, autoscaled: bool) -> Option<Json> {
-    let pending = deployment["metadata"]["annotations"]
-        .get(PENDING_ANNOTATION)
-        .is_some();
     let mut list = deployment["metadata"]["managedFields"]
         .as_array()
         .cloned()
@@ -124,21 +127,22 @@ pub fn finish_create(deployment: &Json, own_manager: &str, autoscaled: bool) -> 
         operation: "Apply",
         subresource: "",
     };
-    let mark = [
+    let leaf = [
         "f:metadata".to_string(),
-        "f:annotations".to_string(),
-        format!("f:{PENDING_ANNOTATION}"),
+        "f:labels".to_string(),
+        format!("f:{PENDING_LABEL}"),
     ];
-    let mut moved = take_leaf(&mut list, apply, &mark);
+    let mut moved = take_leaf(&mut list, apply, &leaf);
     if autoscaled {
         moved |= replicas::hand_to_scale(&mut list, own_manager);
     }
+    let pending = pending(deployment);
     if !pending && !moved {
         return None;
     }
     let mut metadata = serde_json::json!({ "managedFields": list });
     if pending {
-        metadata["annotations"] = serde_json::json!({ PENDING_ANNOTATION: null });
+        metadata["labels"] = serde_json::json!({ PENDING_LABEL: null });
     }
     Some(metadata)
 }
@@ -214,20 +218,17 @@ mod tests {
             "no Deployment: the create stopped before it"
         );
         assert!(!unfinished("x9", Some(&d)), "a finished app");
-        d["metadata"]["annotations"][PENDING_ANNOTATION] = json!("true");
+        d["metadata"]["labels"] = json!({ PENDING_LABEL: "true" });
         assert!(unfinished("x9", Some(&d)));
         let mut ms = vec![Manifest::of(
             Kind::Deployment,
             "web",
             Some("shop"),
-            &json!({"metadata": {"name": "web"}}),
+            &json!({"metadata": {"name": "web", "labels": {"app": "web"}}}),
         )];
         mark(&mut ms, "a1");
         mark_pending(&mut ms);
-        assert_eq!(
-            ms[0].object["metadata"]["annotations"][PENDING_ANNOTATION],
-            "true"
-        );
+        assert_eq!(ms[0].object["metadata"]["labels"][PENDING_LABEL], "true");
     }
 
     #[test]
@@ -271,17 +272,20 @@ mod tests {
     #[test]
     fn a_finished_create_drops_its_pending_mark_and_leaves_the_count_to_the_autoscaler() {
         let mut d = live(Some("a1"));
-        d["metadata"]["annotations"][PENDING_ANNOTATION] = json!("true");
+        d["metadata"]["labels"] = json!({"app": "web", PENDING_LABEL: "true"});
         d["metadata"]["managedFields"] = json!([
             {"manager": "jke", "operation": "Apply", "apiVersion": "apps/v1", "fieldsType": "FieldsV1",
-             "fieldsV1": {"f:metadata": {"f:annotations": {"f:jke.dev/owner": {}, "f:jke.dev/create-pending": {}}},
+             "fieldsV1": {"f:metadata": {"f:annotations": {"f:jke.dev/owner": {}},
+                                         "f:labels": {"f:app": {}, "f:jke.dev/create-pending": {}}},
                           "f:spec": {"f:replicas": {}, "f:template": {}}}}
         ]);
         let m = finish_create(&d, "jke", true).expect("something to do");
-        assert_eq!(m["annotations"], json!({PENDING_ANNOTATION: null}));
+        assert_eq!(m["labels"], json!({PENDING_LABEL: null}));
+        assert!(m.get("annotations").is_none());
         assert_eq!(
             m["managedFields"][0]["fieldsV1"],
-            json!({"f:metadata": {"f:annotations": {"f:jke.dev/owner": {}}}, "f:spec": {"f:template": {}}})
+            json!({"f:metadata": {"f:annotations": {"f:jke.dev/owner": {}}, "f:labels": {"f:app": {}}},
+                   "f:spec": {"f:template": {}}})
         );
         assert_eq!(m["managedFields"][1]["subresource"], "scale");
         assert_eq!(
@@ -294,9 +298,7 @@ mod tests {
         assert!(fixed["managedFields"][0]["fieldsV1"]["f:spec"]["f:replicas"].is_object());
         // Done already (the patch went through and its answer was lost): nothing to write.
         let mut done = d.clone();
-        done["metadata"]["annotations"]
-            .as_object_mut()
-            .map(|a| a.remove(PENDING_ANNOTATION));
+        done["metadata"]["labels"] = json!({"app": "web"});
         done["metadata"]["managedFields"] = m["managedFields"].clone();
         assert_eq!(finish_create(&done, "jke", true), None);
     }

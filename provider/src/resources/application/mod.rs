@@ -607,7 +607,10 @@ async fn converge(
             .await
             .map_err(write)?;
     }
+    // The Deployment as the server answered its write: the rollout wait starts from it.
+    let mut deployment = None;
     for group in write_order(manifests) {
+        let kinds: Vec<Kind> = group.iter().map(|m| m.kind).collect();
         // A group's objects at once: an app costs three round trips, not one per object.
         let written = join_all(group.into_iter().map(|m| async move {
             if created && m.kind == Kind::Deployment && spec.autoscale.enabled {
@@ -621,10 +624,15 @@ async fn converge(
             cluster.apply(&object_ref(m), &m.object).await
         }))
         .await;
-        written
+        let written = written
             .into_iter()
-            .collect::<Result<Vec<()>, KubeError>>()
+            .collect::<Result<Vec<serde_json::Value>, KubeError>>()
             .map_err(write)?;
+        for (kind, object) in kinds.into_iter().zip(written) {
+            if kind == Kind::Deployment {
+                deployment = serde_json::from_value(object).ok();
+            }
+        }
     }
     // Prune deletes only objects with this app's mark that it no longer renders; a created
     // app's mark is new, so the only objects carrying it are the ones just written.
@@ -652,10 +660,15 @@ async fn converge(
         return Ok(None);
     }
     let timeout = parse_duration(&spec.rollout.timeout).unwrap_or(Duration::from_secs(300));
-    let rolled_out = cluster
-        .wait_for_rollout(&spec.namespace, &spec.name, timeout, stop)
-        .await
-        .map_err(|e| (Stage::Rollout, e))?;
+    let rolled_out = match deployment {
+        Some(written) => cluster.wait_for_rollout_from(written, timeout, stop).await,
+        None => {
+            cluster
+                .wait_for_rollout(&spec.namespace, &spec.name, timeout, stop)
+                .await
+        }
+    }
+    .map_err(|e| (Stage::Rollout, e))?;
     Ok(serde_json::to_value(rolled_out).ok())
 }
 
