@@ -8,18 +8,40 @@ use crate::plugin::provider::{
     ApplyRequest, ImportRequest, PlanRequest, ReadRequest, UpgradeStateRequest,
 };
 use crate::plugin::schema::{AttrKind, Attribute};
-use crate::plugin::value::Value;
+use crate::plugin::value::{Type, Value};
 use crate::plugin::{wire, write_only};
 use tonic::{Request, Response, Status};
 
-/// Decodes a request value or returns the response carrying the decoding error.
-macro_rules! decode_or_return {
-    ($dv:expr, $ty:expr, $what:expr, $diags:ident, $resp:expr) => {
-        match wire::decode($dv, $ty) {
-            Ok(v) => v,
+/// The request values `each` (value, what it is) decoded with the resource's type `ty`; `None`
+/// at the first that does not fit, whose error is then in `diags`.
+fn decode_each<const N: usize>(
+    ty: &Type,
+    each: [(Option<&pb::DynamicValue>, &str); N],
+    diags: &mut Diagnostics,
+) -> Option<[Value; N]> {
+    let mut out = Vec::with_capacity(N);
+    for (dv, what) in each {
+        match wire::decode(dv, ty) {
+            Ok(v) => out.push(v),
             Err(e) => {
-                $diags.push(wire::bad_input($what, &e));
-                return Ok(Response::new($resp));
+                diags.push(wire::bad_input(what, &e));
+                return None;
+            }
+        }
+    }
+    out.try_into().ok()
+}
+
+/// The resource type `$name` names, or return the answer `$resp` (a response type) carrying
+/// only the diagnostic that no such type exists.
+macro_rules! resource_or_return {
+    ($self:ident, $name:expr, $resp:ty) => {
+        match $self.resource($name) {
+            Ok(rt) => rt,
+            Err(d) => {
+                let mut answer = <$resp>::default();
+                answer.diagnostics = wire::diagnostics(&d);
+                return Ok(Response::new(answer));
             }
         }
     };
@@ -163,15 +185,7 @@ impl ProviderService {
     ) -> Result<Response<pb::read_resource::Response>, Status> {
         let req = request.into_inner();
         tracing::debug!(type_name = %req.type_name, "ReadResource");
-        let rt = match self.resource(&req.type_name) {
-            Ok(rt) => rt,
-            Err(d) => {
-                return Ok(Response::new(pb::read_resource::Response {
-                    diagnostics: wire::diagnostics(&d),
-                    ..Default::default()
-                }));
-            }
-        };
+        let rt = resource_or_return!(self, &req.type_name, pb::read_resource::Response);
         let mut diags = Diagnostics::new();
         let current_state = match wire::decode(req.current_state.as_ref(), &rt.ty) {
             Ok(v) => v,
@@ -213,44 +227,21 @@ impl ProviderService {
         let req = request.into_inner();
         tracing::debug!(type_name = %req.type_name, "PlanResourceChange");
         let mut diags = Diagnostics::new();
-        let rt = match self.resource(&req.type_name) {
-            Ok(rt) => rt,
-            Err(d) => {
-                return Ok(Response::new(pb::plan_resource_change::Response {
-                    diagnostics: wire::diagnostics(&d),
-                    ..Default::default()
-                }));
-            }
+        let rt = resource_or_return!(self, &req.type_name, pb::plan_resource_change::Response);
+        let Some([prior_state, proposed_new_state, config]) = decode_each(
+            &rt.ty,
+            [
+                (req.prior_state.as_ref(), "prior state"),
+                (req.proposed_new_state.as_ref(), "proposed new state"),
+                (req.config.as_ref(), "resource configuration"),
+            ],
+            &mut diags,
+        ) else {
+            return Ok(Response::new(pb::plan_resource_change::Response {
+                diagnostics: wire::diagnostics(&diags),
+                ..Default::default()
+            }));
         };
-        macro_rules! failed {
-            () => {
-                pb::plan_resource_change::Response {
-                    diagnostics: wire::diagnostics(&diags),
-                    ..Default::default()
-                }
-            };
-        }
-        let prior_state = decode_or_return!(
-            req.prior_state.as_ref(),
-            &rt.ty,
-            "prior state",
-            diags,
-            failed!()
-        );
-        let proposed_new_state = decode_or_return!(
-            req.proposed_new_state.as_ref(),
-            &rt.ty,
-            "proposed new state",
-            diags,
-            failed!()
-        );
-        let config = decode_or_return!(
-            req.config.as_ref(),
-            &rt.ty,
-            "resource configuration",
-            diags,
-            failed!()
-        );
         let prior_identity = self.identity_in(rt, req.prior_identity.as_ref(), &mut diags);
         let resp = self
             .provider
@@ -289,44 +280,21 @@ impl ProviderService {
         let req = request.into_inner();
         tracing::debug!(type_name = %req.type_name, "ApplyResourceChange");
         let mut diags = Diagnostics::new();
-        let rt = match self.resource(&req.type_name) {
-            Ok(rt) => rt,
-            Err(d) => {
-                return Ok(Response::new(pb::apply_resource_change::Response {
-                    diagnostics: wire::diagnostics(&d),
-                    ..Default::default()
-                }));
-            }
+        let rt = resource_or_return!(self, &req.type_name, pb::apply_resource_change::Response);
+        let Some([prior_state, planned_state, config]) = decode_each(
+            &rt.ty,
+            [
+                (req.prior_state.as_ref(), "prior state"),
+                (req.planned_state.as_ref(), "planned state"),
+                (req.config.as_ref(), "resource configuration"),
+            ],
+            &mut diags,
+        ) else {
+            return Ok(Response::new(pb::apply_resource_change::Response {
+                diagnostics: wire::diagnostics(&diags),
+                ..Default::default()
+            }));
         };
-        macro_rules! failed {
-            () => {
-                pb::apply_resource_change::Response {
-                    diagnostics: wire::diagnostics(&diags),
-                    ..Default::default()
-                }
-            };
-        }
-        let prior_state = decode_or_return!(
-            req.prior_state.as_ref(),
-            &rt.ty,
-            "prior state",
-            diags,
-            failed!()
-        );
-        let planned_state = decode_or_return!(
-            req.planned_state.as_ref(),
-            &rt.ty,
-            "planned state",
-            diags,
-            failed!()
-        );
-        let config = decode_or_return!(
-            req.config.as_ref(),
-            &rt.ty,
-            "resource configuration",
-            diags,
-            failed!()
-        );
         let planned_identity = self.identity_in(rt, req.planned_identity.as_ref(), &mut diags);
         let resp = self
             .provider
@@ -358,15 +326,7 @@ impl ProviderService {
         let req = request.into_inner();
         tracing::debug!(type_name = %req.type_name, "ImportResourceState");
         let mut diags = Diagnostics::new();
-        let rt = match self.resource(&req.type_name) {
-            Ok(rt) => rt,
-            Err(d) => {
-                return Ok(Response::new(pb::import_resource_state::Response {
-                    diagnostics: wire::diagnostics(&d),
-                    ..Default::default()
-                }));
-            }
-        };
+        let rt = resource_or_return!(self, &req.type_name, pb::import_resource_state::Response);
         let identity = self.identity_in(rt, req.identity.as_ref(), &mut diags);
         if diags.has_errors() {
             return Ok(Response::new(pb::import_resource_state::Response {
