@@ -60,8 +60,8 @@ impl Cluster {
     /// or `stop` fires.
     ///
     /// One GET (none when the caller has the Deployment as written, see
-    /// [`Self::wait_for_rollout_from`]), then a watch on that one Deployment from that version: every change
-    /// of its status arrives as an event, so the wait costs no request per second. A watch
+    /// [`Self::wait_for_rollout_from`]), then a watch on that one Deployment from that version:
+    /// every change of its status arrives as an event, so the wait costs no request per second. A watch
     /// the server ends, or whose connection breaks, is opened again from the last version
     /// seen (after a growing wait when it keeps breaking, see [`retry::Reopen`]); one whose
     /// version has expired (410 Gone, an error event) starts over with a GET.
@@ -81,21 +81,14 @@ impl Cluster {
     /// write that started the rollout: the watch opens from its version, without a GET.
     pub async fn wait_for_rollout_from(
         &self,
+        namespace: &str,
+        name: &str,
         written: Deployment,
         timeout: Duration,
         stop: &mut watch::Receiver<bool>,
     ) -> Result<Deployment, KubeError> {
-        let namespace = written.metadata.namespace.clone().unwrap_or_default();
-        let name = written.metadata.name.clone().unwrap_or_default();
-        self.wait(
-            &namespace,
-            &name,
-            Some(written),
-            timeout,
-            stop,
-            &|_: &str| {},
-        )
-        .await
+        self.wait(namespace, name, Some(written), timeout, stop, &|_: &str| {})
+            .await
     }
 
     /// [`Self::wait_for_rollout`], telling `report` each new state ("1/2 pods updated").
