@@ -111,8 +111,8 @@ fn broken_connection(e: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 /// The wait before retry number `attempt` (0 for the first retry) of a request that failed
-/// for `why`, or `None` when it must not be retried: not retryable, out of tries, or the wait
-/// would end after `deadline`. `jitter` in [0, 1) spreads the clients that failed together.
+/// for `why`, or `None` when the wait would end after `deadline`. `jitter` in [0, 1) spreads
+/// the clients that failed together.
 pub fn next_delay(
     why: &Retryable,
     attempt: u32,
@@ -120,9 +120,6 @@ pub fn next_delay(
     deadline: Instant,
     jitter: f64,
 ) -> Option<Duration> {
-    if *why == Retryable::InternalError && attempt >= MAX_INTERNAL_ERROR_RETRIES {
-        return None;
-    }
     let exp = BASE.saturating_mul(1u32 << attempt.min(16)).min(CAP);
     // Half fixed, half random: never a hot loop, never all clients at once.
     let backoff = exp / 2 + exp.mul_f64(jitter.clamp(0.0, 1.0) / 2.0);
@@ -133,6 +130,42 @@ pub fn next_delay(
         _ => backoff,
     };
     (now + delay <= deadline).then_some(delay)
+}
+
+/// The failures of one request so far. Every failure lengthens the backoff; only 500s count
+/// toward their own small limit, so a request that met a reset and two 503s still gets its
+/// tries when a 500 follows.
+#[derive(Debug, Default)]
+pub struct Failures {
+    count: u32,
+    internal: u32,
+}
+
+impl Failures {
+    /// Count a failure for `why`: the wait before the next try, or `None` when the request
+    /// must not be tried again (too many 500s, or the wait would end after `deadline`).
+    pub fn next(
+        &mut self,
+        why: &Retryable,
+        now: Instant,
+        deadline: Instant,
+        jitter: f64,
+    ) -> Option<Duration> {
+        if *why == Retryable::InternalError {
+            if self.internal >= MAX_INTERNAL_ERROR_RETRIES {
+                return None;
+            }
+            self.internal += 1;
+        }
+        let delay = next_delay(why, self.count, now, deadline, jitter)?;
+        self.count += 1;
+        Some(delay)
+    }
+
+    /// How many failures were retried so far.
+    pub fn retried(&self) -> u32 {
+        self.count
+    }
 }
 
 /// Whether the API server has answered one client yet (any HTTP answer shows that the address
@@ -237,7 +270,7 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, kube::Error>>,
 {
-    let mut attempt = 0;
+    let mut failures = Failures::default();
     loop {
         contact.trying(Instant::now());
         let e = match send().await {
@@ -254,12 +287,11 @@ where
             return Err(e);
         };
         let until = contact.retry_deadline(&why, deadline);
-        let Some(delay) = next_delay(&why, attempt, Instant::now(), until, jitter()) else {
+        let Some(delay) = failures.next(&why, Instant::now(), until, jitter()) else {
             return Err(e);
         };
-        tracing::warn!(request = what, attempt = attempt + 1, delay_ms = delay.as_millis() as u64, error = %e, "transient API error; retrying");
+        tracing::warn!(request = what, attempt = failures.retried(), delay_ms = delay.as_millis() as u64, error = %e, "transient API error; retrying");
         tokio::time::sleep(delay).await;
-        attempt += 1;
     }
 }
 
@@ -394,13 +426,34 @@ mod tests {
             next_delay(&busy, 0, now, now + Duration::from_secs(2), 0.5),
             None
         );
-        // A 500 gets a few tries only.
+    }
+
+    #[test]
+    fn only_500s_count_toward_their_limit() {
+        let now = Instant::now();
+        let far = now + Duration::from_secs(3600);
         let internal = Retryable::InternalError;
-        assert!(next_delay(&internal, MAX_INTERNAL_ERROR_RETRIES - 1, now, far, 0.0).is_some());
+        // A 500 answered every time: a few retries, then the error.
+        let mut always = Failures::default();
+        for _ in 0..MAX_INTERNAL_ERROR_RETRIES {
+            assert!(always.next(&internal, now, far, 0.0).is_some());
+        }
+        assert_eq!(always.next(&internal, now, far, 0.0), None);
+        // Other failures before a 500 do not use up its tries, but they do lengthen the wait.
+        let mut mixed = Failures::default();
+        let busy = Retryable::Unavailable { retry_after: None };
+        for why in [Retryable::Connection, busy, Retryable::Connection] {
+            assert!(mixed.next(&why, now, far, 0.0).is_some());
+        }
         assert_eq!(
-            next_delay(&internal, MAX_INTERNAL_ERROR_RETRIES, now, far, 0.0),
-            None
+            mixed.next(&internal, now, far, 0.0),
+            Some(Duration::from_millis(800))
         );
+        assert_eq!(mixed.retried(), 4);
+        // A failure whose wait would end past the deadline is not counted as retried.
+        let mut late = Failures::default();
+        assert_eq!(late.next(&internal, now, now, 0.0), None);
+        assert_eq!(late.retried(), 0);
     }
 
     #[test]
