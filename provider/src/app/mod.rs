@@ -1,4 +1,4 @@
-//! The domain, one folder per resource with the same files (`spec`, `validate`, `bundle`,
+//! The domain, one folder per resource with the same modules (`spec`, `validate`, `bundle`,
 //! `observe`), and the pieces they share: the rendered-object type, the validation report,
 //! the formats both validate, quantities and the live-object comparison behind drift.
 //! Pure: no I/O, no Terraform, no cluster.
