@@ -5,7 +5,7 @@ use super::{
     ProviderSide, SECRET_CHECKSUM, SETTINGS, int_or_string, labels, meta, secret_checksum,
     secret_name, selector, to_i32,
 };
-use crate::app::application::spec::{Probe, Spec, StringMap};
+use crate::app::application::spec::{Probe, Spec, StringMap, defaults};
 use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
 };
@@ -178,8 +178,8 @@ pub(super) fn deployment(spec: &Spec) -> Deployment {
 fn spread_constraints(spec: &Spec, selector: &StringMap) -> Vec<TopologySpreadConstraint> {
     let t = &spec.topology_spread;
     let mut keys = vec![t.topology_key.clone()];
-    if t.spread_nodes && t.topology_key != super::spec::defaults::NODE_KEY {
-        keys.push(super::spec::defaults::NODE_KEY.to_string());
+    if t.spread_nodes && t.topology_key != defaults::NODE_KEY {
+        keys.push(defaults::NODE_KEY.to_string());
     }
     keys.into_iter()
         .map(|key| TopologySpreadConstraint {

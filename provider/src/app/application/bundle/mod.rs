@@ -12,8 +12,7 @@ mod scaling;
 
 pub use network::peer;
 
-// `spec` is named here so that `super::spec::...` paths in the submodules resolve.
-use super::spec::{self, Spec, StringMap};
+use super::spec::{Spec, StringMap};
 use crate::app::object::{Kind, LABEL_MANAGED_BY, MANAGED_BY, Manifest};
 use deployment::deployment;
 use k8s_openapi::ByteString;

@@ -17,8 +17,7 @@ mod take_back;
 pub use left_out::left_out;
 
 use super::bundle;
-// `spec` is named here so that `super::spec::...` paths in the submodules resolve.
-use super::spec::{self, Input, Spec};
+use super::spec::{Input, Spec};
 use crate::app::foreign_fields::{self, Policy};
 use crate::app::live_diff;
 use crate::app::managed_fields::display;

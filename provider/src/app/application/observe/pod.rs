@@ -3,7 +3,7 @@
 
 use super::bundle::{self, SECRET_CHECKSUM};
 use super::take_back::{foreign, int_or_string};
-use crate::app::application::spec::{Port, Probe, Spec, StringMap};
+use crate::app::application::spec::{Port, Probe, Spec, StringMap, defaults};
 use crate::app::application::validate::RESERVED_LABELS;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Container, Probe as K8sProbe};
@@ -140,7 +140,7 @@ pub(super) fn take_back_pod(spec: &mut Spec, d: &Deployment, c: &Container) {
             .topology_spread_constraints
             .as_deref()
             .unwrap_or_default();
-        let node_key = super::spec::defaults::NODE_KEY;
+        let node_key = defaults::NODE_KEY;
         match constraints.first() {
             Some(t) => {
                 spec.topology_spread.enabled = true;
