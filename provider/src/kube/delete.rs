@@ -7,7 +7,9 @@ use super::read::is_404;
 use super::retry;
 use futures::future::try_join_all;
 use futures::{StreamExt, TryStreamExt};
-use kube::api::{DeleteParams, ListParams, PropagationPolicy, WatchEvent, WatchParams};
+use kube::api::{
+    DeleteParams, DynamicObject, ListParams, PropagationPolicy, WatchEvent, WatchParams,
+};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -23,10 +25,32 @@ pub enum Propagation {
     Background,
 }
 
+/// What a delete's answer says of the object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Deleted {
+    /// It no longer exists: the server removed it at once, or it was gone already.
+    Gone,
+    /// It is still there, being deleted (finalizers, a grace period, foreground propagation).
+    Going,
+}
+
+impl Deleted {
+    /// From a successful DELETE's answer, `object` being the object it returned if any: a
+    /// `Status` means the object was removed; an object comes back either as it was when
+    /// removed (no deletion timestamp: some types return the deleted object) or marked for a
+    /// deletion still to come.
+    fn of(object: Option<&DynamicObject>) -> Self {
+        match object {
+            Some(o) if o.metadata.deletion_timestamp.is_some() => Deleted::Going,
+            _ => Deleted::Gone,
+        }
+    }
+}
+
 impl Cluster {
     /// Delete one object. Already gone, already being deleted (a terminating namespace
     /// answers 409), or its type not served, is fine.
-    pub async fn delete(&self, r: &ObjectRef, how: Propagation) -> Result<(), KubeError> {
+    pub async fn delete(&self, r: &ObjectRef, how: Propagation) -> Result<Deleted, KubeError> {
         let dp = DeleteParams {
             propagation_policy: Some(match how {
                 Propagation::Foreground => PropagationPolicy::Foreground,
@@ -37,12 +61,12 @@ impl Cluster {
         let api = self.api(r);
         // A delete whose answer was lost may have happened: the retry's 404 is success.
         match self.retry("delete", || api.delete(&r.name, &dp)).await {
-            Ok(_) => Ok(()),
-            Err(e) if is_404(&e) => Ok(()),
+            Ok(answer) => Ok(Deleted::of(answer.as_ref().left())),
+            Err(e) if is_404(&e) => Ok(Deleted::Gone),
             Err(kube::Error::Api(s)) if s.code == 409 => {
                 match self.retry("get", || api.get_opt(&r.name)).await {
-                    Ok(None) => Ok(()),
-                    Ok(Some(o)) if o.metadata.deletion_timestamp.is_some() => Ok(()),
+                    Ok(None) => Ok(Deleted::Gone),
+                    Ok(Some(o)) if o.metadata.deletion_timestamp.is_some() => Ok(Deleted::Going),
                     _ => Err(KubeError::Api {
                         action: format!("delete {}", r.describe()),
                         code: s.code,
@@ -58,7 +82,8 @@ impl Cluster {
     /// Delete all `refs` and wait until every one is gone, or `timeout` passes. Everything
     /// but the workloads goes first (Ingress, Service, policies: traffic stops before the
     /// pods go), then the workloads with `how`; the deletes of each step are sent at once,
-    /// and the wait watches each object still there instead of polling.
+    /// and the wait watches each object the answers say is still there instead of polling
+    /// (most objects go at once: no wait, no request more).
     pub async fn delete_and_wait(
         &self,
         refs: &[ObjectRef],
@@ -70,23 +95,31 @@ impl Cluster {
         // Only workloads have dependents worth waiting for (ReplicaSets, pods). The others
         // go at once: with foreground propagation each would wait for the garbage collector
         // to clear its finalizer, seconds per object on a busy controller manager.
-        try_join_all(
-            rest.into_iter()
-                .map(|r| self.delete(r, Propagation::Background)),
-        )
-        .await?;
-        try_join_all(workloads.into_iter().map(|r| self.delete(r, how))).await?;
+        let mut going: Vec<&ObjectRef> = Vec::new();
+        let rest_deleted =
+            try_join_all(rest.iter().map(|r| self.delete(r, Propagation::Background))).await?;
+        let workloads_deleted = try_join_all(workloads.iter().map(|r| self.delete(r, how))).await?;
+        for (r, d) in rest
+            .into_iter()
+            .zip(rest_deleted)
+            .chain(workloads.into_iter().zip(workloads_deleted))
+        {
+            if d == Deleted::Going {
+                going.push(r);
+            }
+        }
         let deadline = tokio::time::Instant::now() + timeout;
-        let all_gone = try_join_all(refs.iter().map(|r| self.wait_gone(r, deadline)));
+        let all_gone = try_join_all(going.iter().map(|r| self.wait_gone(r, deadline)));
         match tokio::time::timeout(timeout, all_gone).await {
             Ok(done) => done.map(|_| ()),
             Err(_) => {
                 // Name each object still there, and what holds it (its finalizers).
+                let going: Vec<ObjectRef> = going.into_iter().cloned().collect();
                 let left: Vec<String> = self
-                    .get_all(refs)
+                    .get_all(&going)
                     .await?
                     .iter()
-                    .zip(refs)
+                    .zip(&going)
                     .filter_map(|(o, r)| {
                         let o = o.as_ref()?;
                         let finalizers: Vec<&str> = o["metadata"]["finalizers"]
@@ -282,5 +315,36 @@ impl Cluster {
             deleted.push(r);
         }
         Ok(deleted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(object: serde_json::Value) -> DynamicObject {
+        serde_json::from_value(object).expect("a valid object")
+    }
+
+    #[test]
+    fn only_an_object_marked_for_deletion_is_still_going() {
+        // A Status answer: removed at once.
+        assert_eq!(Deleted::of(None), Deleted::Gone);
+        // The deleted object as it was (types that return it): removed at once too.
+        let removed = answer(serde_json::json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": { "name": "web", "namespace": "shop" }
+        }));
+        assert_eq!(Deleted::of(Some(&removed)), Deleted::Gone);
+        // Held by a finalizer or a grace period: marked, still there.
+        let held = answer(serde_json::json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {
+                "name": "web", "namespace": "shop",
+                "deletionTimestamp": "2026-12-06T22:00:00Z",
+                "finalizers": ["e2e.jke.dev/hold"]
+            }
+        }));
+        assert_eq!(Deleted::of(Some(&held)), Deleted::Going);
     }
 }
