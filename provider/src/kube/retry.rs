@@ -32,6 +32,12 @@ const WATCH_HEALTHY: Duration = Duration::from_secs(10);
 /// First wait, and the longest one.
 const BASE: Duration = Duration::from_millis(200);
 const CAP: Duration = Duration::from_secs(5);
+/// How long one try waits for its answer. The API server answers every request that is not
+/// a watch within its own request timeout (60 s by default), with a 504 if need be; an answer
+/// that has not come by then was lost with a connection that stays open (a proxy or load
+/// balancer that dropped it without a reset), and waiting for the client's read timeout
+/// would hold the operation for five minutes.
+pub const TRY_TIMEOUT: Duration = Duration::from_secs(60);
 /// A 500 may be the server failing the same way every time (a malformed value through
 /// server-side apply answers 500): a few tries, not the whole budget.
 const MAX_INTERNAL_ERROR_RETRIES: u32 = 3;
@@ -264,6 +270,22 @@ pub async fn until<T, F, Fut>(
     contact: &Contact,
     what: &str,
     deadline: Instant,
+    send: F,
+) -> Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, kube::Error>>,
+{
+    until_with(contact, what, deadline, TRY_TIMEOUT, send).await
+}
+
+/// [`until`], each try given up after `try_timeout` without an answer (and retried as a
+/// broken connection).
+async fn until_with<T, F, Fut>(
+    contact: &Contact,
+    what: &str,
+    deadline: Instant,
+    try_timeout: Duration,
     mut send: F,
 ) -> Result<T, kube::Error>
 where
@@ -273,12 +295,13 @@ where
     let mut failures = Failures::default();
     loop {
         contact.trying(Instant::now());
-        let e = match send().await {
-            Ok(v) => {
+        let e = match tokio::time::timeout(try_timeout, send()).await {
+            Ok(Ok(v)) => {
                 contact.answered();
                 return Ok(v);
             }
-            Err(e) => e,
+            Ok(Err(e)) => e,
+            Err(_) => no_answer(try_timeout),
         };
         if matches!(e, kube::Error::Api(_)) {
             contact.answered();
@@ -293,6 +316,18 @@ where
         tracing::warn!(request = what, attempt = failures.retried(), delay_ms = delay.as_millis() as u64, error = %e, "transient API error; retrying");
         tokio::time::sleep(delay).await;
     }
+}
+
+/// The error of a try that got no answer within `waited`: a timed-out connection, so it is
+/// retried as one.
+fn no_answer(waited: Duration) -> kube::Error {
+    kube::Error::Service(Box::new(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        format!(
+            "no answer from the API server within {}s",
+            waited.as_secs_f64()
+        ),
+    )))
 }
 
 impl super::Cluster {
@@ -499,6 +534,31 @@ mod tests {
         let deadline = Instant::now() + Duration::from_millis(700);
         assert!(until(&contact, "get", deadline, send).await.is_err());
         assert!(tries.load(Ordering::Relaxed) >= 3, "{tries:?}");
+    }
+
+    #[tokio::test]
+    async fn a_try_without_an_answer_is_given_up_and_retried_as_a_broken_connection() {
+        use std::sync::atomic::AtomicU32;
+        let contact = Contact::default();
+        contact.answered();
+        let tries = AtomicU32::new(0);
+        // An answer that never comes, on a connection that stays open.
+        let send = || {
+            tries.fetch_add(1, Ordering::Relaxed);
+            std::future::pending::<Result<(), kube::Error>>()
+        };
+        let deadline = Instant::now() + Duration::from_millis(400);
+        let try_timeout = Duration::from_millis(50);
+        let e = until_with(&contact, "get", deadline, try_timeout, send)
+            .await
+            .expect_err("no answer is an error");
+        assert_eq!(classify(&e), Some(Retryable::Connection));
+        assert!(
+            e.to_string().contains("no answer from the API server"),
+            "{e}"
+        );
+        // Retried until the deadline, then the error.
+        assert!(tries.load(Ordering::Relaxed) >= 2, "{tries:?}");
     }
 
     #[test]
