@@ -209,6 +209,7 @@ class Forwarder:
         self.url = f"https://127.0.0.1:{self.sock.getsockname()[1]}"
         self.lock = threading.Lock()
         self.open: list[socket.socket] = []
+        self.is_cut = False
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self):
@@ -219,6 +220,11 @@ class Forwarder:
             except OSError:
                 return
             with self.lock:
+                if self.is_cut:
+                    # Accepted just before the cut: it goes too.
+                    for s in (down, up):
+                        self._reset(s)
+                    return
                 self.open += [down, up]
             for a, b in ((down, up), (up, down)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
@@ -231,16 +237,25 @@ class Forwarder:
         except OSError:
             pass
 
+    @staticmethod
+    def _reset(s: socket.socket):
+        # shutdown() first: close() alone leaves a socket open while a pipe thread is blocked
+        # reading it, and the client would wait for an answer that never comes instead of
+        # seeing its connection end.
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        s.close()
+
     def cut(self):
         self.sock.shutdown(socket.SHUT_RDWR)
         self.sock.close()
         with self.lock:
+            self.is_cut = True
             for s in self.open:
-                try:
-                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                    s.close()
-                except OSError:
-                    pass
+                self._reset(s)
 
 
 def test_an_apply_cut_off_from_the_api_server_during_the_rollout_rolls_back_on_the_next_apply(cluster, tf, namespace):
