@@ -29,7 +29,14 @@ class Terraform:
 
     def run(self, cwd: Path, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
         cmd = [self.binary, *args]
-        res = subprocess.run(cmd, cwd=cwd, env=self.env, text=True, capture_output=True, timeout=timeout)
+        try:
+            res = subprocess.run(cmd, cwd=cwd, env=self.env, text=True, capture_output=True, timeout=timeout)
+        except subprocess.TimeoutExpired as e:
+            # Name what it was doing when it was stopped: the last lines it printed.
+            out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+            raise AssertionError(
+                f"{' '.join(cmd)} (in {cwd}) was still running after {timeout:.0f}s\n--- stdout (end)\n{out[-8000:]}"
+            ) from None
         if check and res.returncode != 0:
             raise AssertionError(
                 f"{' '.join(cmd)} (in {cwd}) exited {res.returncode}\n"
