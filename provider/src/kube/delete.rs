@@ -95,26 +95,22 @@ impl Cluster {
         // Only workloads have dependents worth waiting for (ReplicaSets, pods). The others
         // go at once: with foreground propagation each would wait for the garbage collector
         // to clear its finalizer, seconds per object on a busy controller manager.
-        let mut going: Vec<&ObjectRef> = Vec::new();
         let rest_deleted =
             try_join_all(rest.iter().map(|r| self.delete(r, Propagation::Background))).await?;
         let workloads_deleted = try_join_all(workloads.iter().map(|r| self.delete(r, how))).await?;
-        for (r, d) in rest
+        let going: Vec<ObjectRef> = rest
             .into_iter()
-            .zip(rest_deleted)
-            .chain(workloads.into_iter().zip(workloads_deleted))
-        {
-            if d == Deleted::Going {
-                going.push(r);
-            }
-        }
+            .chain(workloads)
+            .zip(rest_deleted.into_iter().chain(workloads_deleted))
+            .filter(|(_, d)| *d == Deleted::Going)
+            .map(|(r, _)| r.clone())
+            .collect();
         let deadline = tokio::time::Instant::now() + timeout;
         let all_gone = try_join_all(going.iter().map(|r| self.wait_gone(r, deadline)));
         match tokio::time::timeout(timeout, all_gone).await {
             Ok(done) => done.map(|_| ()),
             Err(_) => {
                 // Name each object still there, and what holds it (its finalizers).
-                let going: Vec<ObjectRef> = going.into_iter().cloned().collect();
                 let left: Vec<String> = self
                     .get_all(&going)
                     .await?

@@ -37,7 +37,7 @@ const CAP: Duration = Duration::from_secs(5);
 /// that has not come by then was lost with a connection that stays open (a proxy or load
 /// balancer that dropped it without a reset), and waiting for the client's read timeout
 /// would hold the operation for five minutes.
-pub const TRY_TIMEOUT: Duration = Duration::from_secs(60);
+const TRY_TIMEOUT: Duration = Duration::from_secs(60);
 /// A 500 may be the server failing the same way every time (a malformed value through
 /// server-side apply answers 500): a few tries, not the whole budget.
 const MAX_INTERNAL_ERROR_RETRIES: u32 = 3;
@@ -142,7 +142,7 @@ pub fn next_delay(
 /// toward their own small limit, so a request that met a reset and two 503s still gets its
 /// tries when a 500 follows.
 #[derive(Debug, Default)]
-pub struct Failures {
+struct Failures {
     count: u32,
     internal: u32,
 }
@@ -150,7 +150,7 @@ pub struct Failures {
 impl Failures {
     /// Count a failure for `why`: the wait before the next try, or `None` when the request
     /// must not be tried again (too many 500s, or the wait would end after `deadline`).
-    pub fn next(
+    fn next(
         &mut self,
         why: &Retryable,
         now: Instant,
@@ -169,7 +169,7 @@ impl Failures {
     }
 
     /// How many failures were retried so far.
-    pub fn retried(&self) -> u32 {
+    fn retried(&self) -> u32 {
         self.count
     }
 }
