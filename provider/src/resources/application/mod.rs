@@ -1,13 +1,17 @@
 //! `jke_application`: Terraform's calls mapped onto the app model and the cluster.
 
 mod converge;
+mod destroy;
 pub mod generate;
+mod import;
 pub mod last_good;
 pub mod list;
 pub mod plan;
 pub mod schema;
 
 use self::converge::{Over, Stage, converge, finish_create};
+use self::destroy::destroy;
+pub use self::import::{ImportedApp, import, import_app, import_target};
 use super::cluster_error::diagnostic as kube_diag;
 use super::convert;
 use super::notifications;
@@ -16,7 +20,7 @@ use super::provider_config::ProviderConfig;
 use super::resource::{Connected, Resource};
 use crate::app::application::bundle::{self, KINDS};
 use crate::app::application::observe::{self, Live, Observed};
-use crate::app::application::owner::{self, Foreign, OWNER_ANNOTATION};
+use crate::app::application::owner::{self, Foreign};
 use crate::app::application::spec::{Input, Spec, StringMap};
 use crate::app::application::validate;
 use crate::app::foreign_fields::Policy;
@@ -24,11 +28,10 @@ use crate::app::notification::{Deploy, Event, changed_settings};
 use crate::app::object::{Kind, Manifest};
 use crate::app::report::Seg;
 use crate::kube::rollout::Progress;
-use crate::kube::{Cluster, KubeError, ObjectRef, Propagation};
+use crate::kube::{Cluster, KubeError, ObjectRef};
 use crate::plugin::{
     ApplyRequest, ApplyResponse, AttrPath, Diagnostic, Diagnostics, IdentitySchema, ImportRequest,
-    ImportResponse, ImportedResource, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Schema,
-    Value,
+    ImportResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Schema, Value,
 };
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -713,279 +716,6 @@ pub async fn apply(
             (resp, Outcome::because(Event::Failed, err.to_string()))
         }
     }
-}
-
-async fn destroy(cluster: &Cluster, prior_state: &Value) -> ApplyResponse {
-    let (spec, _) = match plan::decode_state(prior_state) {
-        Ok(x) => x,
-        Err(d) => {
-            return ApplyResponse {
-                diagnostics: d,
-                ..ApplyResponse::default()
-            };
-        }
-    };
-    let owner = plan::owner_of(prior_state);
-    let failed = |e: &KubeError| ApplyResponse {
-        new_state: prior_state.clone(),
-        diagnostics: kube_diag(e, &format!("Deleting {}", spec.id())).into(),
-        ..ApplyResponse::default()
-    };
-    let manifests: Vec<Manifest> = bundle::render(&spec)
-        .into_iter()
-        .filter(|m| m.kind != Kind::Namespace)
-        .collect();
-    // The app's objects that exist, and everything labelled as the app's (objects from an
-    // interrupted apply too): only those with the app's own mark go.
-    let rendered = object_refs(&manifests);
-    let live = match cluster.get_all(&rendered).await {
-        Ok(l) => l,
-        Err(e) => return failed(&e),
-    };
-    let mut targets: Vec<ObjectRef> = Vec::new();
-    let mut left: Vec<String> = Vec::new();
-    for (r, l) in rendered.into_iter().zip(live) {
-        match l {
-            Some(l) if owner::owns(owner::mark_of(&l), owner.as_deref()) => targets.push(r),
-            Some(l) => left.push(format!(
-                "{} (managed by {})",
-                r.describe(),
-                owner::managed_by(&l)
-            )),
-            None => {}
-        }
-    }
-    let selector = bundle::app_label_selector(&spec.name);
-    match cluster
-        .list_annotated(
-            app_types(),
-            Some(&spec.namespace),
-            &selector,
-            OWNER_ANNOTATION,
-        )
-        .await
-    {
-        Ok(found) => {
-            for (f, mark) in found {
-                if owner::owns(mark.as_deref(), owner.as_deref()) && !targets.contains(&f) {
-                    targets.push(f);
-                }
-            }
-        }
-        Err(e) => return failed(&e),
-    }
-    let grace = Duration::from_secs(spec.termination_grace_period.max(0) as u64 + 120);
-    let deletes_workload = targets.iter().any(|t| t.ty.kind == "Deployment");
-    // The Deployment goes at once and the garbage collector takes its ReplicaSets and pods;
-    // destroy returns when those are gone too. Waiting on them directly is faster than a
-    // foreground deletion, whose finalizers the collector clears one level at a time. Pods
-    // of another owner's Deployment with the same labels are not waited for.
-    let gone = match cluster
-        .delete_and_wait(&targets, Propagation::Background, grace)
-        .await
-    {
-        Ok(()) if deletes_workload => {
-            cluster
-                .wait_none(workload_dependents(), &spec.namespace, &selector, grace)
-                .await
-        }
-        other => other,
-    };
-    match gone {
-        Ok(()) if left.is_empty() => ApplyResponse::default(),
-        Ok(()) => {
-            tracing::info!(app = %spec.id(), ?left, "left objects another owner has");
-            ApplyResponse {
-                diagnostics: Diagnostic::warning(
-                    format!("Objects of {} left in place", spec.id()),
-                    format!(
-                        "{} {} not this app's (they lack its owner mark{}), so destroy left {} in place.",
-                        left.join(", "),
-                        if left.len() == 1 { "is" } else { "are" },
-                        owner.as_deref().map_or(String::new(), |o| format!(" {o:?}")),
-                        if left.len() == 1 { "it" } else { "them" }
-                    ),
-                )
-                .into(),
-                ..ApplyResponse::default()
-            }
-        }
-        Err(e) => failed(&e),
-    }
-}
-
-/// `namespace/name` from an import ID or an identity.
-pub fn import_target(req: &ImportRequest) -> Result<(String, String), Diagnostic> {
-    if let Some(id) = &req.identity
-        && !id.is_null()
-    {
-        let ns = id.get("namespace").and_then(Value::as_str);
-        let name = id.get("name").and_then(Value::as_str);
-        return match (ns, name) {
-            (Some(ns), Some(n)) => Ok((ns.to_string(), n.to_string())),
-            _ => Err(Diagnostic::error(
-                "Invalid import identity",
-                "the identity needs both namespace and name, e.g. identity = { namespace = \"shop\", name = \"web\" }",
-            )),
-        };
-    }
-    match req.id.split_once('/') {
-        Some((ns, n)) if !ns.is_empty() && !n.is_empty() && !n.contains('/') => {
-            Ok((ns.to_string(), n.to_string()))
-        }
-        _ => Err(Diagnostic::error(
-            "Invalid import ID",
-            format!(
-                "import ID {:?} must be \"namespace/name\", e.g. \"shop/web\"",
-                req.id
-            ),
-        )
-        .at(AttrPath::attr("id"))),
-    }
-}
-
-pub async fn import(
-    cluster: &Cluster,
-    req: &ImportRequest,
-    defaults: &Input,
-    policy: &Policy<'_>,
-) -> ImportResponse {
-    let imported = match import_target(req) {
-        Ok((namespace, name)) => import_app(cluster, &namespace, &name, defaults, policy).await,
-        Err(d) => Err(d.into()),
-    };
-    match imported {
-        Ok(app) => ImportResponse {
-            imported: vec![ImportedResource {
-                type_name: TYPE_NAME.to_string(),
-                state: app.state,
-                private: Vec::new(),
-                identity: Some(app.identity),
-            }],
-            diagnostics: app.warnings,
-        },
-        Err(diagnostics) => ImportResponse {
-            diagnostics,
-            ..ImportResponse::default()
-        },
-    }
-}
-
-/// An app read back from the cluster: the state import gives it (also what `terraform
-/// query` shows with `include_resource`), and warnings about what the state cannot hold.
-pub struct ImportedApp {
-    pub state: Value,
-    pub identity: Value,
-    pub warnings: Diagnostics,
-}
-
-/// Import `namespace/name`: every object the app may have, under the names JKE gives
-/// them, taken back into a spec over the provider's `defaults`. Any Deployment can be
-/// imported, whoever made it: this is how an app made with kubectl or Helm is taken over.
-pub async fn import_app(
-    cluster: &Cluster,
-    namespace: &str,
-    name: &str,
-    defaults: &Input,
-    policy: &Policy<'_>,
-) -> Result<ImportedApp, Diagnostics> {
-    let (namespace, name) = (namespace.to_string(), name.to_string());
-    // Every kind the app may have, under the names JKE gives them.
-    let mut probe = Spec::resolve(
-        &Input {
-            name: Some(name.clone()),
-            namespace: Some(namespace.clone()),
-            ..Input::default()
-        },
-        defaults,
-    );
-    probe.secret_env_version = Some(0);
-    probe.ingress = Some(Default::default());
-    let mut manifests: Vec<Manifest> = bundle::render(&probe)
-        .into_iter()
-        .filter(|m| m.kind != Kind::Namespace)
-        .collect();
-    if !manifests.iter().any(|m| m.kind == Kind::Ingress) {
-        // Rendering needs ports for an ingress; the name is what matters for the GET.
-        manifests.push(Manifest {
-            kind: Kind::Ingress,
-            name: name.clone(),
-            namespace: Some(namespace.clone()),
-            object: serde_json::Value::Null,
-        });
-    }
-    if !manifests.iter().any(|m| m.kind == Kind::Service) {
-        manifests.push(Manifest {
-            kind: Kind::Service,
-            name: name.clone(),
-            namespace: Some(namespace.clone()),
-            object: serde_json::Value::Null,
-        });
-    }
-    let mut live = live_objects(cluster, &manifests)
-        .await
-        .map_err(|e| Diagnostics::from(kube_diag(&e, &format!("Importing {namespace}/{name}"))))?;
-    // The ServiceAccount may have another name: follow the Deployment.
-    if let Some(sa) = live
-        .objects
-        .get(&Kind::Deployment)
-        .and_then(|d| d["spec"]["template"]["spec"]["serviceAccountName"].as_str())
-        .filter(|sa| *sa != name)
-        .map(str::to_string)
-    {
-        live.objects.remove(&Kind::ServiceAccount);
-        let r = object_ref(&Manifest::of(
-            Kind::ServiceAccount,
-            &sa,
-            Some(&namespace),
-            &serde_json::Value::Null,
-        ));
-        if let Ok(Some(o)) = cluster.get(&r).await {
-            live.objects.insert(Kind::ServiceAccount, o);
-        }
-    }
-    let Some(mut spec) = observe::import(&namespace, &name, &live, defaults) else {
-        return Err(Diagnostic::error(
-            "Cannot import a missing app",
-            format!("no Deployment {name:?} in namespace {namespace:?} at {}; check the import ID (\"namespace/name\")", cluster.host),
-        )
-        .into());
-    };
-    if live.objects.contains_key(&Kind::Secret) && spec.secret_env.is_none() {
-        spec.secret_env_version = None;
-    }
-    let objects = bundle::render(&spec);
-    // Drift at import already: it shows what JKE would change on a Deployment it did not
-    // make (and marks it as such for the generated configuration).
-    let drift = observe::drift(&objects, &live, policy);
-    // Import adopts: the app keeps the mark its Deployment carries (shared with the
-    // configuration that made it), or gets a new one on its next apply.
-    let owner = live
-        .objects
-        .get(&Kind::Deployment)
-        .and_then(owner::mark_of)
-        .map(str::to_string);
-    Ok(ImportedApp {
-        state: plan::encode_state(&spec, &objects, &drift, owner.as_deref()),
-        identity: identity(&spec),
-        warnings: left_out_warnings(&spec, &live),
-    })
-}
-
-/// One warning listing what the app's objects have that the resource cannot hold.
-fn left_out_warnings(spec: &Spec, live: &Live) -> Diagnostics {
-    let lines = observe::left_out(spec, live);
-    if lines.is_empty() {
-        return Diagnostics::new();
-    }
-    Diagnostic::warning(
-        format!("{} has settings jke_application does not manage", spec.id()),
-        format!(
-            "Import leaves these out of the state, and the next apply removes them from the cluster: the app's objects become exactly what JKE renders (move what you need into the app's settings first, or leave this Deployment outside JKE):\n- {}",
-            lines.join("\n- ")
-        ),
-    )
-    .into()
 }
 
 #[cfg(test)]
